@@ -1,0 +1,46 @@
+# One entry point for everything: `make demo` runs the main job, `make test` the tests.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PACKAGES := -e libs/billing_core -e libs/billing_io -e libs/billing_cli -e libs/billing_runtime \
+            -e services/ingest -e services/rating -e services/invoice
+
+.PHONY: setup up down status test test-unit test-integration lint demo bench-rating bench-ingest bench-dashboard bench-invoice clean
+
+$(VENV)/.installed: constraints.txt requirements-dev.txt $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt $(PACKAGES) -r requirements-dev.txt
+	touch $@
+
+setup: $(VENV)/.installed
+
+up: setup
+	scripts/stack.sh up
+
+down:
+	scripts/stack.sh down
+
+status:
+	scripts/stack.sh status
+
+test: setup
+	scripts/stack.sh up
+	$(PY) -m pytest tests
+
+test-unit: setup
+	$(PY) -m pytest tests/unit
+
+lint: setup
+	$(VENV)/bin/ruff check libs services tests bench
+	$(VENV)/bin/mypy
+
+demo: up
+	scripts/demo.sh
+
+bench-rating: setup
+	$(PY) bench/bench_rating.py
+
+clean: down
+	rm -rf .local $(VENV)

@@ -1,0 +1,125 @@
+"""Pure rating library: money, periods, effective-dated contracts, rating rules, invoices.
+
+Standard library only, no I/O: the edges (files, databases, Kafka) hand it plain values.
+"""
+
+from .contract import (
+    INHERIT,
+    Contract,
+    Inherit,
+    Minimum,
+    PricingVersion,
+    Site,
+    Terms,
+    terms_for,
+    version_in_force,
+)
+from .contract_data import contract_to_data, parse_contract
+from .errors import ContractError, Issue, RatingError
+from .invoice import (
+    CAP_CREDIT,
+    LINE_KINDS,
+    MINIMUM_SHORTFALL,
+    PRIOR_PERIOD_ADJUSTMENT,
+    USAGE,
+    Invoice,
+    Line,
+    LineKind,
+    SiteSection,
+    UnbillableUsage,
+)
+from .invoice_json import (
+    canonical_json,
+    invoice_checksum,
+    invoice_from_data,
+    invoice_to_data,
+    verify_invoice_data,
+)
+from .ledger import BillingLedger, PeriodCharges, record_invoice
+from .money import (
+    CURRENCIES,
+    Currency,
+    currency_of,
+    format_amount,
+    format_quantity,
+    format_unit_price,
+    prorate,
+    quantity_problem,
+    round_amount,
+    unit_price_problem,
+)
+from .periods import ContractYear, Period, contract_year_of, period_of
+from .rating import SitePeriodRating, rate_invoice, rate_run, rate_run_with_ledger, rate_site_period
+from .usage import (
+    PeriodUsage,
+    UsageAggregate,
+    UsageByPeriod,
+    UsageEvent,
+    UsageKey,
+    aggregate_events,
+    site_usage,
+)
+from .what_if import WhatIfRow, what_if
+
+__all__ = [
+    "CAP_CREDIT",
+    "CURRENCIES",
+    "INHERIT",
+    "LINE_KINDS",
+    "MINIMUM_SHORTFALL",
+    "PRIOR_PERIOD_ADJUSTMENT",
+    "USAGE",
+    "BillingLedger",
+    "Contract",
+    "ContractError",
+    "ContractYear",
+    "Currency",
+    "Inherit",
+    "Invoice",
+    "Issue",
+    "Line",
+    "LineKind",
+    "Minimum",
+    "Period",
+    "PeriodCharges",
+    "PeriodUsage",
+    "PricingVersion",
+    "RatingError",
+    "Site",
+    "SitePeriodRating",
+    "SiteSection",
+    "Terms",
+    "UnbillableUsage",
+    "UsageAggregate",
+    "UsageByPeriod",
+    "UsageEvent",
+    "UsageKey",
+    "WhatIfRow",
+    "aggregate_events",
+    "canonical_json",
+    "contract_to_data",
+    "contract_year_of",
+    "currency_of",
+    "format_amount",
+    "format_quantity",
+    "format_unit_price",
+    "invoice_checksum",
+    "invoice_from_data",
+    "invoice_to_data",
+    "parse_contract",
+    "period_of",
+    "prorate",
+    "quantity_problem",
+    "rate_invoice",
+    "rate_run",
+    "rate_run_with_ledger",
+    "rate_site_period",
+    "record_invoice",
+    "round_amount",
+    "site_usage",
+    "terms_for",
+    "unit_price_problem",
+    "verify_invoice_data",
+    "version_in_force",
+    "what_if",
+]

@@ -1,0 +1,121 @@
+"""The invoice model: lines, site sections, unbillable usage and derived totals.
+
+Totals are derived from the lines rather than stored, so they can never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from .money import exact_add
+from .periods import Period
+
+__all__ = [
+    "CAP_CREDIT",
+    "LINE_KINDS",
+    "MINIMUM_SHORTFALL",
+    "PRIOR_PERIOD_ADJUSTMENT",
+    "USAGE",
+    "Invoice",
+    "Line",
+    "LineKind",
+    "SiteSection",
+    "UnbillableUsage",
+]
+
+LineKind = Literal["usage", "minimum_shortfall", "cap_credit", "prior_period_adjustment"]
+USAGE: LineKind = "usage"
+MINIMUM_SHORTFALL: LineKind = "minimum_shortfall"
+CAP_CREDIT: LineKind = "cap_credit"
+PRIOR_PERIOD_ADJUSTMENT: LineKind = "prior_period_adjustment"
+LINE_KINDS: tuple[LineKind, ...] = (USAGE, MINIMUM_SHORTFALL, PRIOR_PERIOD_ADJUSTMENT, CAP_CREDIT)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One invoice line. Adjustment lines name the period they correct and its contract year;
+    cap credit lines name the contract year they cap. A shortfall adjustment has no category."""
+
+    kind: LineKind
+    amount: Decimal
+    billed: bool
+    explanation: str
+    category: str | None = None
+    quantity: Decimal | None = None
+    unit_price: Decimal | None = None
+    period: Period | None = None
+    contract_year: str | None = None
+
+
+@dataclass(frozen=True)
+class SiteSection:
+    """A site's part of an invoice with its contract-year position after this invoice."""
+
+    site: str
+    lines: tuple[Line, ...]
+    contract_year: str
+    """Label of the contract year of the invoiced period, e.g. "2026-01/2026-12"."""
+    billed_to_date: Decimal
+    cap_remaining: Decimal | None
+    name: str = ""
+
+    @property
+    def total(self) -> Decimal:
+        return exact_add(*(line.amount for line in self.lines if line.billed))
+
+    def amount_of(self, kind: LineKind) -> Decimal:
+        return exact_add(*(line.amount for line in self.lines if line.billed and line.kind == kind))
+
+
+@dataclass(frozen=True)
+class UnbillableUsage:
+    """Usage that was metered but could not be priced, kept visible rather than dropped."""
+
+    site: str
+    category: str
+    period: Period
+    quantity: Decimal
+    events: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Invoice:
+    """One tenant's invoice for one period. Number, status and dates are assigned by the caller."""
+
+    number: str
+    tenant: str
+    period: Period
+    currency: str
+    sites: tuple[SiteSection, ...]
+    status: str = "draft"
+    issue_date: date | None = None
+    due_date: date | None = None
+    unbillable: tuple[UnbillableUsage, ...] = ()
+    event_count: int = 0
+    """Distinct events of the invoiced period on usage lines (billed or disabled)."""
+    contract_year: str = ""
+
+    @property
+    def total(self) -> Decimal:
+        return exact_add(*(site.total for site in self.sites))
+
+    def amount_of(self, kind: LineKind) -> Decimal:
+        return exact_add(*(site.amount_of(kind) for site in self.sites))
+
+    def category_totals(self) -> dict[str, Decimal]:
+        """Billed usage amounts of the invoiced period per category (adjustments excluded)."""
+        totals: dict[str, Decimal] = {}
+        for site in self.sites:
+            for line in site.lines:
+                if line.kind == USAGE and line.category is not None:
+                    amount = line.amount if line.billed else Decimal(0)
+                    totals[line.category] = exact_add(totals.get(line.category, Decimal(0)), amount)
+        return dict(sorted(totals.items()))
+
+    @property
+    def line_count(self) -> int:
+        return sum(len(site.lines) for site in self.sites)

@@ -1,0 +1,164 @@
+"""Currencies, exact decimal arithmetic and the one rounding rule of the contract.
+
+Every amount is rounded once, half-up, to the currency's minor unit at the line where
+it arises; all later steps add already-rounded amounts, so totals are exact sums.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Context, Decimal, Inexact, InvalidOperation, Overflow
+from fractions import Fraction
+
+__all__ = [
+    "CURRENCIES",
+    "MAX_FRACTION_DIGITS",
+    "MAX_QUANTITY",
+    "Currency",
+    "currency_of",
+    "exact_add",
+    "exact_mul",
+    "format_amount",
+    "format_quantity",
+    "format_unit_price",
+    "prorate",
+    "quantity_problem",
+    "round_amount",
+    "unit_price_problem",
+]
+
+MAX_FRACTION_DIGITS = 6
+"""Quantities and unit prices carry at most this many fractional digits."""
+
+MAX_QUANTITY = Decimal(10) ** 12
+
+# Arithmetic that must never round silently: an inexact result is a bug, not a value.
+_EXACT = Context(prec=200, traps=[Inexact, InvalidOperation, Overflow])
+
+
+@dataclass(frozen=True)
+class Currency:
+    """An ISO 4217 currency with the number of minor-unit digits amounts are rounded to."""
+
+    code: str
+    minor_units: int
+    symbol: str
+
+    @property
+    def quantum(self) -> Decimal:
+        return Decimal(1).scaleb(-self.minor_units)
+
+    def zero(self) -> Decimal:
+        return Decimal(0).quantize(self.quantum)
+
+
+CURRENCIES: dict[str, Currency] = {
+    c.code: c
+    for c in (
+        Currency("USD", 2, "$"),
+        Currency("EUR", 2, "€"),
+        Currency("GBP", 2, "£"),
+        Currency("CHF", 2, "CHF "),
+        Currency("CAD", 2, "CA$"),
+        Currency("AUD", 2, "A$"),
+        Currency("SEK", 2, "kr "),
+        Currency("JPY", 0, "¥"),
+        Currency("KRW", 0, "₩"),
+    )
+}
+
+
+def currency_of(code: str) -> Currency:
+    """Look a currency up by ISO code; KeyError names the unknown code."""
+    try:
+        return CURRENCIES[code]
+    except KeyError:
+        raise KeyError(f"unknown currency {code!r} (known: {', '.join(sorted(CURRENCIES))})") from None
+
+
+def exact_add(*values: Decimal) -> Decimal:
+    total = Decimal(0)
+    for value in values:
+        total = _EXACT.add(total, value)
+    return total
+
+
+def exact_mul(a: Decimal, b: Decimal) -> Decimal:
+    return _EXACT.multiply(a, b)
+
+
+def round_amount(value: Decimal, currency: Currency) -> Decimal:
+    """Round half-up (away from zero at exactly half) to the currency's minor unit."""
+    return value.quantize(currency.quantum, rounding=ROUND_HALF_UP, context=Context(prec=200))
+
+
+def prorate(amount: Decimal, numerator: int, denominator: int, currency: Currency) -> Decimal:
+    """round(amount × numerator / denominator) computed on exact fractions (no double rounding)."""
+    if denominator <= 0:
+        raise ValueError("proration denominator must be positive")
+    exact = Fraction(amount) * numerator / denominator
+    scale = 10**currency.minor_units
+    scaled = exact * scale
+    magnitude = abs(scaled)
+    rounded = int(magnitude + Fraction(1, 2)) if magnitude.denominator != 1 else int(magnitude)
+    units = rounded if scaled >= 0 else -rounded
+    return Decimal(units).scaleb(-currency.minor_units)
+
+
+def format_amount(amount: Decimal, currency: Currency) -> str:
+    """The amount as a string with exactly the currency's minor-unit digits (e.g. "40.00", "258")."""
+    rounded = round_amount(amount, currency)
+    if rounded != amount:
+        raise ValueError(f"amount {amount} is not rounded to {currency.code} minor units")
+    text = format(rounded, "f")
+    return "0" + text[2:] if text.startswith("-0") and rounded == 0 else text
+
+
+def format_quantity(quantity: Decimal) -> str:
+    """A plain decimal string without exponent or trailing zeros ("300", "0.5")."""
+    if quantity == 0:
+        return "0"
+    text = format(quantity.normalize(context=Context(prec=200)), "f")
+    return text
+
+
+def format_unit_price(price: Decimal, currency: Currency) -> str:
+    """A unit price with at least the currency's minor digits and no needless trailing zeros."""
+    normal = Decimal(format_quantity(price))
+    places = max(currency.minor_units, _fraction_digits(normal))
+    return format(normal.quantize(Decimal(1).scaleb(-places)), "f")
+
+
+def _fraction_digits(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    if not isinstance(exponent, int):
+        return 0
+    return max(0, -exponent)
+
+
+def _significant_fraction_digits(value: Decimal) -> int:
+    return _fraction_digits(Decimal(format_quantity(value))) if value.is_finite() else 0
+
+
+def quantity_problem(value: Decimal) -> str | None:
+    """Why a usage quantity is unacceptable, or None when it is fine."""
+    if not value.is_finite():
+        return f"quantity {value} is not a finite number"
+    if value <= 0:
+        return f"quantity {value} must be greater than 0"
+    if _significant_fraction_digits(value) > MAX_FRACTION_DIGITS:
+        return f"quantity {value} has more than {MAX_FRACTION_DIGITS} fractional digits"
+    if value > MAX_QUANTITY:
+        return f"quantity {value} exceeds 10^12"
+    return None
+
+
+def unit_price_problem(value: Decimal) -> str | None:
+    """Why a unit price is unacceptable, or None when it is fine."""
+    if not value.is_finite():
+        return f"price {value} is not a finite number"
+    if value < 0:
+        return f"price {value} must not be negative"
+    if _significant_fraction_digits(value) > MAX_FRACTION_DIGITS:
+        return f"price {value} has more than {MAX_FRACTION_DIGITS} fractional digits"
+    return None

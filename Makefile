@@ -44,3 +44,6 @@ bench-rating: setup
 
 clean: down
 	rm -rf .local $(VENV)
+
+bench-invoice: setup
+	$(PY) bench/bench_invoice.py

@@ -49,7 +49,8 @@ class Minimum:
     """Monthly minimum commitment; ``categories`` None means every category counts."""
 
     amount: Decimal
-    categories: frozenset[str] | None = None
+    categories: tuple[str, ...] | None = None
+    """In the contract's order, which is also the order explanations name them in."""
 
     def counts(self, category: str) -> bool:
         return self.categories is None or category in self.categories

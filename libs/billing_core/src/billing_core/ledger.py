@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
 
-from .invoice import Invoice
+from .invoice import CAP_CREDIT, MINIMUM_SHORTFALL, PRIOR_PERIOD_ADJUSTMENT, Invoice
+from .money import exact_add
 from .periods import ContractYear, Period
 
 __all__ = ["BillingLedger", "PeriodCharges", "record_invoice"]
@@ -24,13 +25,27 @@ class PeriodCharges:
     amounts: Mapping[str, Decimal] = field(default_factory=dict)
     """Billed usage amount per category."""
     shortfall: Decimal = Decimal(0)
+    quantities: Mapping[str, Decimal] = field(default_factory=dict)
+    """Quantity behind each billed category amount."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "amounts", MappingProxyType(dict(self.amounts)))
+        object.__setattr__(self, "quantities", MappingProxyType(dict(self.quantities)))
 
     @property
     def pre_cap(self) -> Decimal:
-        raise NotImplementedError
+        return exact_add(self.shortfall, *self.amounts.values())
+
+    def plus(self, category: str | None, amount: Decimal, quantity: Decimal | None) -> PeriodCharges:
+        """These charges with one more amount: a category's usage, or the shortfall when None."""
+        if category is None:
+            return PeriodCharges(self.amounts, exact_add(self.shortfall, amount), self.quantities)
+        amounts = dict(self.amounts)
+        amounts[category] = exact_add(amounts.get(category, Decimal(0)), amount)
+        quantities = dict(self.quantities)
+        if quantity is not None:
+            quantities[category] = exact_add(quantities.get(category, Decimal(0)), quantity)
+        return PeriodCharges(amounts, self.shortfall, quantities)
 
 
 @dataclass(frozen=True)
@@ -41,8 +56,15 @@ class BillingLedger:
     invoiced: Mapping[Period, str] = field(default_factory=dict)
     """Invoiced period -> invoice number."""
     charges: Mapping[tuple[str, Period], PeriodCharges] = field(default_factory=dict)
+    """(site, period) -> pre-cap charges billed for that period so far."""
     billed: Mapping[tuple[str, Period], Decimal] = field(default_factory=dict)
-    """(site, contract-year start period) -> net amount billed for that year."""
+    """(site, contract-year start period) -> net amount billed for that year, cap credits included."""
+    unbillable: Mapping[tuple[str, str, Period], Decimal] = field(default_factory=dict)
+    """(site, category, period) -> quantity already reported as unbillable."""
+
+    def __post_init__(self) -> None:
+        for name in ("invoiced", "charges", "billed", "unbillable"):
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
 
     def is_invoiced(self, period: Period) -> bool:
         return period in self.invoiced
@@ -53,7 +75,59 @@ class BillingLedger:
     def billed_so_far(self, site: str, year: ContractYear) -> Decimal:
         return self.billed.get((site, year.start), Decimal(0))
 
+    def reported_unbillable(self, site: str, category: str, period: Period) -> Decimal:
+        return self.unbillable.get((site, category, period), Decimal(0))
+
+
+def _year_start(label: str | None, where: str) -> Period:
+    if not label:
+        raise ValueError(f"{where} names no contract year")
+    return ContractYear.from_label(label).start
+
 
 def record_invoice(ledger: BillingLedger, invoice: Invoice) -> BillingLedger:
-    """Return a new ledger that includes an issued invoice; refuses a period invoiced twice."""
-    raise NotImplementedError
+    """Return a new ledger that includes an issued invoice; refuses a period invoiced twice.
+
+    Each billed amount counts towards the contract year of the period it belongs to: usage
+    and shortfall to the invoiced period's year, an adjustment to its period's year, a cap
+    credit to the year it names.
+    """
+    if invoice.period in ledger.invoiced:
+        raise ValueError(
+            f"period {invoice.period} is already invoiced ({ledger.invoiced[invoice.period]}); "
+            f"cannot record {invoice.number}"
+        )
+    charges = dict(ledger.charges)
+    billed = dict(ledger.billed)
+    unbillable = dict(ledger.unbillable)
+
+    def bill(site: str, year: Period, amount: Decimal) -> None:
+        billed[(site, year)] = exact_add(billed.get((site, year), Decimal(0)), amount)
+
+    for section in invoice.sites:
+        where = f"invoice {invoice.number} site {section.site}"
+        own_year = _year_start(section.contract_year, where)
+        for line in section.lines:
+            if not line.billed:
+                continue
+            if line.kind == CAP_CREDIT:
+                bill(section.site, _year_start(line.contract_year, f"{where} cap credit"), line.amount)
+                continue
+            period, year = invoice.period, own_year
+            if line.kind == PRIOR_PERIOD_ADJUSTMENT:
+                if line.period is None:
+                    raise ValueError(f"{where}: adjustment line names no period")
+                period, year = line.period, _year_start(line.contract_year, f"{where} adjustment")
+            category = None if line.kind == MINIMUM_SHORTFALL else line.category
+            key = (section.site, period)
+            charges[key] = charges.get(key, PeriodCharges()).plus(category, line.amount, line.quantity)
+            bill(section.site, year, line.amount)
+    for item in invoice.unbillable:
+        key3 = (item.site, item.category, item.period)
+        unbillable[key3] = exact_add(unbillable.get(key3, Decimal(0)), item.quantity)
+    return BillingLedger(
+        invoiced={**ledger.invoiced, invoice.period: invoice.number},
+        charges=charges,
+        billed=billed,
+        unbillable=unbillable,
+    )

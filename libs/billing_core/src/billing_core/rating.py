@@ -6,17 +6,37 @@ usage and ledger always give the same invoice.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from types import MappingProxyType
 
-from .contract import Contract, Terms
-from .invoice import Invoice, Line
-from .ledger import BillingLedger
-from .periods import Period
-from .usage import UsageAggregate, UsageByPeriod
+from .contract import Contract, Site, Terms, terms_for
+from .errors import RatingError
+from .invoice import (
+    CAP_CREDIT,
+    MINIMUM_SHORTFALL,
+    PRIOR_PERIOD_ADJUSTMENT,
+    USAGE,
+    Invoice,
+    Line,
+    SiteSection,
+    UnbillableUsage,
+)
+from .ledger import BillingLedger, record_invoice
+from .money import (
+    Currency,
+    exact_add,
+    exact_mul,
+    format_amount,
+    format_quantity,
+    format_unit_price,
+    prorate,
+    round_amount,
+)
+from .periods import ContractYear, Period, contract_year_of
+from .usage import PeriodUsage, UsageAggregate, UsageByPeriod, site_usage
 
 __all__ = ["SitePeriodRating", "rate_invoice", "rate_run", "rate_run_with_ledger", "rate_site_period"]
 
@@ -39,7 +59,30 @@ class SitePeriodRating:
 
     @property
     def pre_cap(self) -> Decimal:
-        raise NotImplementedError
+        return exact_add(self.shortfall, *self.amounts.values())
+
+    @property
+    def quantities(self) -> dict[str, Decimal]:
+        """Quantity behind each billed category amount."""
+        return {
+            line.category: line.quantity
+            for line in self.lines
+            if line.kind == USAGE and line.billed and line.category is not None and line.quantity is not None
+        }
+
+
+def unbillable_reason(contract: Contract, site_id: str, period: Period) -> str | None:
+    """Why a site's usage in a period cannot be billed, or None when it can."""
+    site = contract.site(site_id)
+    if site is None:
+        return "unknown site"
+    if period < contract.start_period:
+        return "before contract start"
+    if not site.is_active_in(period):
+        return "site not active in period"
+    if terms_for(contract, site_id, period) is None:
+        return "no pricing in force"
+    return None
 
 
 def rate_site_period(
@@ -51,7 +94,290 @@ def rate_site_period(
     the period, before the contract start, or no pricing in force): its usage is unbillable.
     Raises RatingError for usage in a category that has no rate.
     """
-    raise NotImplementedError
+    site = contract.site(site_id)
+    terms = terms_for(contract, site_id, period)
+    if site is None or terms is None or not site.is_active_in(period):
+        return None
+    currency = contract.money
+    lines: list[Line] = []
+    amounts: dict[str, Decimal] = {}
+    events = 0
+    for category in sorted(usage):
+        aggregate = usage[category]
+        events += aggregate.events
+        rate = terms.rates.get(category)
+        if category in terms.disabled:
+            lines.append(
+                Line(USAGE, currency.zero(), False, "category disabled", category, aggregate.quantity, rate)
+            )
+            continue
+        if rate is None:
+            raise RatingError(
+                f"tenant {contract.tenant}, site {site_id}, period {period}: "
+                f"category {category!r} has usage ({format_quantity(aggregate.quantity)}) but no rate",
+                tenant=contract.tenant,
+                site=site_id,
+                category=category,
+                period=str(period),
+            )
+        amount = round_amount(exact_mul(aggregate.quantity, rate), currency)
+        amounts[category] = amount
+        explanation = f"{format_quantity(aggregate.quantity)} × {format_unit_price(rate, currency)}"
+        lines.append(Line(USAGE, amount, True, explanation, category, aggregate.quantity, rate))
+    shortfall = currency.zero()
+    if terms.minimum is not None:
+        shortfall, line = _shortfall(site, period, terms, amounts, currency)
+        if line is not None:
+            lines.append(line)
+    return SitePeriodRating(site_id, period, terms, tuple(lines), amounts, shortfall, events)
+
+
+def _shortfall(
+    site: Site, period: Period, terms: Terms, amounts: Mapping[str, Decimal], currency: Currency
+) -> tuple[Decimal, Line | None]:
+    minimum = terms.minimum
+    if minimum is None:
+        return currency.zero(), None
+    active = site.active_days(period)
+    due = prorate(minimum.amount, active, period.days, currency)
+    eligible = exact_add(currency.zero(), *(a for c, a in amounts.items() if minimum.counts(c)))
+    shortfall = max(currency.zero(), due - eligible)
+    if shortfall == 0:
+        return shortfall, None
+    counting = ", ".join(minimum.categories) if minimum.categories is not None else "all categories"
+    stated = format_amount(round_amount(minimum.amount, currency), currency)
+    owed = (
+        stated
+        if active == period.days
+        else f"{stated} × {active}/{period.days} days = {format_amount(due, currency)}"
+    )
+    explanation = f"minimum {owed} − eligible {format_amount(eligible, currency)} ({counting})"
+    return shortfall, Line(MINIMUM_SHORTFALL, shortfall, True, explanation)
+
+
+def _adjustment_lines(
+    contract: Contract, site_id: str, period: Period, usage: PeriodUsage, ledger: BillingLedger
+) -> list[Line]:
+    """Re-rate an invoiced period (steps 1–2) and itemise what differs from what was billed."""
+    rerated = rate_site_period(contract, site_id, period, site_usage(usage, site_id))
+    billed = ledger.charges_for(site_id, period)
+    currency = contract.money
+    year = contract_year_of(contract.contract_start, period).label
+    new_amounts = dict(rerated.amounts) if rerated else {}
+    new_quantities = rerated.quantities if rerated else {}
+    lines: list[Line] = []
+    for category in sorted(set(new_amounts) | set(billed.amounts)):
+        delta = new_amounts.get(category, Decimal(0)) - billed.amounts.get(category, Decimal(0))
+        if delta == 0:
+            continue
+        quantity = new_quantities.get(category, Decimal(0)) - billed.quantities.get(category, Decimal(0))
+        rate = rerated.terms.rates.get(category) if rerated else None
+        lines.append(
+            Line(
+                PRIOR_PERIOD_ADJUSTMENT,
+                round_amount(delta, currency),
+                True,
+                f"late usage for {period}",
+                category=category,
+                quantity=quantity,
+                unit_price=rate,
+                period=period,
+                contract_year=year,
+            )
+        )
+    new_shortfall = rerated.shortfall if rerated else currency.zero()
+    delta = new_shortfall - billed.shortfall
+    if delta != 0:
+        explanation = (
+            f"minimum shortfall for {period} recalculated: "
+            f"{format_amount(round_amount(billed.shortfall, currency), currency)} → "
+            f"{format_amount(new_shortfall, currency)}"
+        )
+        lines.append(
+            Line(
+                PRIOR_PERIOD_ADJUSTMENT,
+                round_amount(delta, currency),
+                True,
+                explanation,
+                period=period,
+                contract_year=year,
+            )
+        )
+    return lines
+
+
+def _cap_credit(
+    pre_cap: Decimal, cap: Decimal | None, billed_so_far: Decimal, year: ContractYear, currency: Currency
+) -> Line | None:
+    if cap is None:
+        return None
+    allowed = max(currency.zero(), cap - billed_so_far)
+    credit = min(pre_cap, allowed) - pre_cap
+    if credit == 0:
+        return None
+    explanation = (
+        f"annual cap {format_amount(cap, currency)}, billed so far {format_amount(billed_so_far, currency)} "
+        f"in contract year {year.label}: {format_amount(allowed, currency)} of "
+        f"{format_amount(pre_cap, currency)} billable"
+    )
+    return Line(CAP_CREDIT, credit, True, explanation, contract_year=year.label)
+
+
+def _cap_of_year(
+    contract: Contract, site_id: str, year: ContractYear, ledger: BillingLedger
+) -> Decimal | None:
+    """The cap an earlier year's late amounts are held to: the cap in force for the last
+    period of that year that was invoiced."""
+    invoiced = [p for p in ledger.invoiced if year.contains(p)]
+    if not invoiced:
+        return None
+    terms = terms_for(contract, site_id, max(invoiced))
+    return terms.annual_cap if terms else None
+
+
+def _late_unbillable(
+    contract: Contract, site_id: str, period: Period, usage: PeriodUsage, ledger: BillingLedger, reason: str
+) -> list[UnbillableUsage]:
+    """Unbillable usage of an earlier period not reported on any earlier invoice."""
+    items = []
+    for category, aggregate in sorted(site_usage(usage, site_id).items()):
+        fresh = aggregate.quantity - ledger.reported_unbillable(site_id, category, period)
+        if fresh > 0:
+            items.append(UnbillableUsage(site_id, category, period, fresh, 0, reason))
+    return items
+
+
+def _site_section(
+    contract: Contract,
+    site: Site,
+    period: Period,
+    usage: UsageByPeriod,
+    ledger: BillingLedger,
+    revisit: Iterable[Period],
+) -> tuple[SiteSection | None, list[UnbillableUsage], int]:
+    currency = contract.money
+    current_usage = site_usage(usage.get(period, {}), site.id)
+    rating = rate_site_period(contract, site.id, period, current_usage)
+    unbillable: list[UnbillableUsage] = []
+    if rating is None and current_usage:
+        reason = unbillable_reason(contract, site.id, period) or "not billable"
+        unbillable = [
+            UnbillableUsage(site.id, c, period, a.quantity, a.events, reason)
+            for c, a in sorted(current_usage.items())
+        ]
+    year = contract_year_of(contract.contract_start, period)
+    own_lines = list(rating.lines) if rating else []
+    earlier_years: dict[ContractYear, list[Line]] = {}
+    for earlier in revisit:
+        earlier_usage = usage.get(earlier, {})
+        if ledger.is_invoiced(earlier):
+            for line in _adjustment_lines(contract, site.id, earlier, earlier_usage, ledger):
+                earlier_year = contract_year_of(contract.contract_start, earlier)
+                if earlier_year == year:
+                    own_lines.append(line)
+                else:
+                    earlier_years.setdefault(earlier_year, []).append(line)
+        earlier_reason = unbillable_reason(contract, site.id, earlier)
+        if earlier_reason is not None:
+            unbillable += _late_unbillable(contract, site.id, earlier, earlier_usage, ledger, earlier_reason)
+    terms = terms_for(contract, site.id, period)
+    cap = terms.annual_cap if terms else None
+    billed_before = ledger.billed_so_far(site.id, year)
+    pre_cap = exact_add(currency.zero(), *(line.amount for line in own_lines if line.billed))
+    own_credit = _cap_credit(pre_cap, cap, billed_before, year, currency)
+    lines = own_lines + ([own_credit] if own_credit else [])
+    for earlier_year in sorted(earlier_years):
+        year_lines = earlier_years[earlier_year]
+        lines += year_lines
+        year_pre_cap = exact_add(*(line.amount for line in year_lines))
+        year_cap = _cap_of_year(contract, site.id, earlier_year, ledger)
+        credit = _cap_credit(
+            year_pre_cap, year_cap, ledger.billed_so_far(site.id, earlier_year), earlier_year, currency
+        )
+        if credit is not None:
+            lines.append(credit)
+    if not lines and not (
+        terms is not None and site.is_active_in(period) and period >= contract.start_period
+    ):
+        return None, unbillable, 0
+    billed_to_date = exact_add(billed_before, pre_cap, own_credit.amount if own_credit else Decimal(0))
+    section = SiteSection(
+        site=site.id,
+        name=site.name,
+        lines=tuple(lines),
+        contract_year=year.label,
+        billed_to_date=billed_to_date,
+        cap_remaining=max(currency.zero(), cap - billed_to_date) if cap is not None else None,
+    )
+    return section, unbillable, rating.event_count if rating else 0
+
+
+def _unknown_sites(
+    contract: Contract, usage: UsageByPeriod, periods: Iterable[Period]
+) -> list[tuple[str, Period]]:
+    known = {site.id for site in contract.sites}
+    found = set()
+    for period in periods:
+        for key in usage.get(period, {}):
+            if key.site not in known:
+                found.add((key.site, period))
+    return sorted(found, key=lambda item: (item[1], item[0]))
+
+
+def _rate_invoice(
+    contract: Contract,
+    period: Period,
+    usage: UsageByPeriod,
+    ledger: BillingLedger,
+    settled: frozenset[Period],
+    number: str,
+    status: str,
+    issue_date: date | None,
+    due_date: date | None,
+) -> Invoice:
+    if ledger.is_invoiced(period):
+        raise ValueError(f"period {period} is already invoiced ({ledger.invoiced[period]})")
+    later = sorted(p for p in ledger.invoiced if p > period)
+    if later:
+        raise ValueError(f"period {period} cannot be invoiced after the later period {later[0]}")
+    # Earlier periods to look at again: invoiced ones (late usage) and pre-contract ones
+    # (never invoiced, their usage is reported as unbillable once).
+    revisit = sorted(
+        p
+        for p in set(ledger.invoiced) | set(usage)
+        if p < period and p not in settled and (ledger.is_invoiced(p) or p < contract.start_period)
+    )
+    sections: list[SiteSection] = []
+    unbillable: list[UnbillableUsage] = []
+    events = 0
+    for site in contract.sites:
+        section, site_unbillable, site_events = _site_section(contract, site, period, usage, ledger, revisit)
+        if section is not None:
+            sections.append(section)
+        unbillable += site_unbillable
+        events += site_events
+    for site_id, when in _unknown_sites(contract, usage, [period, *revisit]):
+        site_period_usage = usage.get(when, {})
+        if when == period:
+            unbillable += [
+                UnbillableUsage(site_id, c, when, a.quantity, a.events, "unknown site")
+                for c, a in sorted(site_usage(site_period_usage, site_id).items())
+            ]
+        else:
+            unbillable += _late_unbillable(contract, site_id, when, site_period_usage, ledger, "unknown site")
+    return Invoice(
+        number=number,
+        tenant=contract.tenant,
+        period=period,
+        currency=contract.currency,
+        sites=tuple(sections),
+        status=status,
+        issue_date=issue_date,
+        due_date=due_date,
+        unbillable=tuple(sorted(unbillable, key=lambda u: (u.period, u.site, u.category))),
+        event_count=events,
+        contract_year=contract_year_of(contract.contract_start, period).label,
+    )
 
 
 def rate_invoice(
@@ -72,7 +398,47 @@ def rate_invoice(
     adjustments for late usage. The ledger supplies each site's contract-year billed so far.
     The caller records the invoice with ``record_invoice`` once it is issued.
     """
-    raise NotImplementedError
+    return _rate_invoice(
+        contract,
+        period,
+        usage,
+        ledger,
+        frozenset(),
+        number or f"{contract.tenant.upper()}-{period}",
+        status,
+        issue_date,
+        due_date,
+    )
+
+
+def rate_run_with_ledger(
+    contract: Contract,
+    usage_by_period: UsageByPeriod,
+    through: Period,
+    ledger: BillingLedger | None = None,
+    *,
+    number_for: Callable[[Period, int], str] | None = None,
+    status: str = "draft",
+) -> tuple[list[Invoice], BillingLedger]:
+    """Like ``rate_run`` but also returns the ledger after the last invoice."""
+    state = ledger if ledger is not None else BillingLedger()
+    invoices: list[Invoice] = []
+    settled: set[Period] = set()
+    period = contract.start_period
+    while period <= through:
+        if not state.is_invoiced(period):
+            number = (
+                number_for(period, len(invoices) + 1) if number_for else f"{contract.tenant.upper()}-{period}"
+            )
+            invoice = _rate_invoice(
+                contract, period, usage_by_period, state, frozenset(settled), number, status, None, None
+            )
+            state = record_invoice(state, invoice)
+            invoices.append(invoice)
+            # Usage of a period invoiced in this run cannot change during the run.
+            settled.add(period)
+        period = period.next()
+    return invoices, state
 
 
 def rate_run(
@@ -84,21 +450,14 @@ def rate_run(
     number_for: Callable[[Period, int], str] | None = None,
     status: str = "draft",
 ) -> list[Invoice]:
-    """Rate every period from the contract start (or the earliest usage, if earlier) through
-    ``through`` in order, recording each invoice before rating the next.
+    """Rate every period from the contract start through ``through`` in order, recording
+    each invoice before rating the next, so billed-to-date carries from one to the next.
 
+    Usage before the contract start is reported once as unbillable on the first invoice.
     Periods already in ``ledger`` are skipped (only re-rated for adjustments). ``number_for``
     receives the period and its 1-based position in the run; the default numbers invoices
     "<TENANT>-<YYYY-MM>".
     """
-    raise NotImplementedError
-
-
-def rate_run_with_ledger(
-    contract: Contract,
-    usage_by_period: UsageByPeriod,
-    through: Period,
-    ledger: BillingLedger | None = None,
-) -> tuple[list[Invoice], BillingLedger]:
-    """Like ``rate_run`` but also returns the ledger after the last invoice."""
-    raise NotImplementedError
+    return rate_run_with_ledger(
+        contract, usage_by_period, through, ledger, number_for=number_for, status=status
+    )[0]

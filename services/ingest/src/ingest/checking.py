@@ -1,0 +1,148 @@
+"""Semantic checks of one decoded CloudEvent, producing the UsageEvent the ledger stores.
+
+The checks accept a subset of what schemas/events/usage-event.v1.json accepts (a test holds them to
+that); they are written out by hand because a generic schema validator costs more per event than the
+whole rest of the pipeline.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from billing_core.money import quantity_problem
+
+from ingest.classification import Classifier
+from ingest.events import UsageEvent
+from ingest.rejections import InvalidEvent, Reason
+
+DEFAULT_QUANTITY = Decimal(1)
+_PLAIN_EXPONENT = -6
+_PLAIN_MAXIMUM = Decimal(10) ** 12
+
+_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:Z|z|[+-][0-9]{2}:[0-9]{2})"
+)
+_QUANTITY_TEXT = re.compile(r"[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_REQUIRED_ATTRIBUTES = ("id", "source", "type")
+_OPTIONAL_TEXT_ATTRIBUTES = ("subject", "dataschema")
+_DATA_CONTENT_TYPE = re.compile(r"application/(?:cloudevents\+)?json(?:;.*)?")
+
+PeriodOf = Callable[[str, datetime], str]
+"""(tenant, instant) → "YYYY-MM": the period the instant falls in, in that tenant's time zone."""
+
+
+def parse_time(value: object) -> datetime:
+    """An RFC 3339 timestamp with an explicit offset; fractions beyond microseconds are truncated."""
+    if not isinstance(value, str) or _TIME.fullmatch(value) is None:
+        raise InvalidEvent(
+            Reason.INVALID_TIME,
+            f"time {value!r} is not an RFC 3339 timestamp with offset (e.g. 2026-03-14T10:22:31Z)",
+        )
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidEvent(Reason.INVALID_TIME, f"time {value!r}: {exc}") from None
+
+
+def parse_quantity(value: object) -> Decimal:
+    """A decimal literal or JSON number meeting billing_core's quantity rule (> 0, ≤ 10^12, 6 digits).
+
+    Only an absent quantity means 1; an explicit null is refused as ambiguous.
+    """
+    if isinstance(value, bool) or value is None:
+        raise InvalidEvent(Reason.INVALID_QUANTITY, f"data.quantity {value!r} is not a decimal")
+    if isinstance(value, str):
+        if _QUANTITY_TEXT.fullmatch(value) is None:
+            raise InvalidEvent(Reason.INVALID_QUANTITY, f"data.quantity {value!r} is not a positive decimal")
+        try:
+            quantity = Decimal(value)
+        except InvalidOperation:
+            raise InvalidEvent(Reason.INVALID_QUANTITY, f"data.quantity {value!r} is not a decimal") from None
+    elif isinstance(value, int | Decimal):
+        quantity = Decimal(value)
+    else:
+        raise InvalidEvent(Reason.INVALID_QUANTITY, f"data.quantity {value!r} is not a decimal")
+    exponent = quantity.as_tuple().exponent
+    if isinstance(exponent, int) and exponent >= _PLAIN_EXPONENT and 0 < quantity <= _PLAIN_MAXIMUM:
+        return quantity  # clearly fine; anything else gets billing_core's verdict and wording
+    problem = quantity_problem(quantity)
+    if problem is not None:
+        raise InvalidEvent(Reason.INVALID_QUANTITY, f"data.{problem}")
+    return quantity
+
+
+def _text(container: dict[str, Any], name: str, where: str, missing: Reason, invalid: Reason) -> str:
+    value = container.get(name)
+    if value is None:
+        raise InvalidEvent(missing, f"{where}{name} is missing")
+    if not isinstance(value, str) or not value:
+        raise InvalidEvent(invalid, f"{where}{name} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _check_optional_attributes(envelope: dict[str, Any]) -> None:
+    for name in _OPTIONAL_TEXT_ATTRIBUTES:
+        value = envelope.get(name, "")
+        if not isinstance(value, str):
+            raise InvalidEvent(Reason.INVALID_ATTRIBUTE, f"{name} must be a string, got {value!r}")
+    if "datacontenttype" not in envelope:
+        return
+    content_type = envelope["datacontenttype"]
+    if not isinstance(content_type, str) or _DATA_CONTENT_TYPE.fullmatch(content_type) is None:
+        raise InvalidEvent(Reason.INVALID_ATTRIBUTE, f"datacontenttype {content_type!r} is not JSON")
+
+
+class EventChecker:
+    """Checks a decoded event and classifies it; one instance per service, shared by HTTP and Kafka."""
+
+    def __init__(self, classifier: Classifier, period_of: PeriodOf) -> None:
+        self._classifier = classifier
+        self._period_of = period_of
+
+    def check(self, envelope: dict[str, Any], payload: bytes) -> UsageEvent:
+        specversion = envelope.get("specversion")
+        if specversion is None:
+            raise InvalidEvent(Reason.MISSING_ATTRIBUTE, "specversion is missing")
+        if specversion != "1.0":
+            raise InvalidEvent(Reason.INVALID_ATTRIBUTE, f"specversion {specversion!r} is not 1.0")
+        event_id, source, event_type = (
+            _text(envelope, name, "", Reason.MISSING_ATTRIBUTE, Reason.INVALID_ATTRIBUTE)
+            for name in _REQUIRED_ATTRIBUTES
+        )
+        _check_optional_attributes(envelope)
+        if "time" not in envelope:
+            raise InvalidEvent(Reason.MISSING_ATTRIBUTE, "time is missing (the period is decided by it)")
+        instant = parse_time(envelope["time"])
+        data = envelope.get("data")
+        if data is None:
+            raise InvalidEvent(Reason.MISSING_ATTRIBUTE, "data is missing")
+        if not isinstance(data, dict):
+            raise InvalidEvent(Reason.INVALID_DATA, "data must be a JSON object")
+        tenant = _text(data, "tenant_id", "data.", Reason.MISSING_FIELD, Reason.INVALID_DATA)
+        site = _text(data, "site_id", "data.", Reason.MISSING_FIELD, Reason.INVALID_DATA)
+        if "category" in data:
+            _text(data, "category", "data.", Reason.MISSING_FIELD, Reason.INVALID_DATA)
+        quantity = parse_quantity(data["quantity"]) if "quantity" in data else DEFAULT_QUANTITY
+        category = self._classifier.category(event_type, data)
+        try:
+            period = self._period_of(tenant, instant)
+        except (ValueError, OverflowError) as exc:
+            raise InvalidEvent(
+                Reason.INVALID_TIME, f"time {envelope['time']!r} has no billing period: {exc}"
+            ) from None
+        return UsageEvent(
+            source=source,
+            id=event_id,
+            type=event_type,
+            time=instant,
+            tenant=tenant,
+            site=site,
+            category=category,
+            quantity=quantity,
+            period=period,
+            payload=payload,
+        )

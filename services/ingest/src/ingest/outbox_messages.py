@@ -1,0 +1,100 @@
+"""Kafka records waiting in the outbox: usage.aggregated.v1 notifications and dead letters.
+
+Both are written in the same transaction as the work that caused them, and a relay publishes them
+afterwards, so a crash between commit and publish loses nothing (publication is at least once).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ingest import exact_json
+from ingest.aggregation import AggregateTotal
+from ingest.rejections import InvalidEvent
+
+AGGREGATED_TYPE = "billing.usage.aggregated.v1"
+AGGREGATED_SOURCE = "urn:billing:ingest"
+Headers = tuple[tuple[str, bytes], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    headers: Headers = ()
+
+
+@dataclass(frozen=True, slots=True)
+class KafkaOrigin:
+    topic: str
+    partition: int
+    offset: int
+
+
+def aggregated_notifications(
+    totals: Iterable[AggregateTotal], topic: str, now: datetime | None = None
+) -> list[OutboxMessage]:
+    """One structured-mode CloudEvent per touched (tenant, period), carrying running totals."""
+    grouped: dict[tuple[str, str], list[AggregateTotal]] = defaultdict(list)
+    for total in totals:
+        grouped[(total.tenant, total.period)].append(total)
+    stamp = (now or datetime.now(UTC)).isoformat().replace("+00:00", "Z")
+    messages = []
+    for (tenant, period), rows in sorted(grouped.items()):
+        event = {
+            "specversion": "1.0",
+            "id": str(uuid.uuid4()),
+            "source": AGGREGATED_SOURCE,
+            "type": AGGREGATED_TYPE,
+            "time": stamp,
+            "subject": f"{tenant}/{period}",
+            "datacontenttype": "application/json",
+            "data": {
+                "tenant": tenant,
+                "period": period,
+                "lines": [
+                    {"site": r.site, "category": r.category, "quantity": r.quantity, "events": r.events}
+                    for r in sorted(rows, key=lambda r: (r.site, r.category))
+                ],
+            },
+        }
+        messages.append(
+            OutboxMessage(
+                topic=topic,
+                key=tenant.encode("utf-8"),
+                value=exact_json.dump_bytes(event),
+                headers=(("content-type", b"application/cloudevents+json"),),
+            )
+        )
+    return messages
+
+
+def dead_letter(
+    topic: str,
+    key: bytes | None,
+    value: bytes | None,
+    headers: Sequence[tuple[str, bytes]],
+    error: InvalidEvent,
+    origin: KafkaOrigin | None,
+    now: datetime | None = None,
+) -> OutboxMessage:
+    """The original record (key, value bytes, headers) plus the dlq_* reason headers."""
+    reason: list[tuple[str, bytes]] = [
+        ("dlq_reason", error.reason.value.encode()),
+        ("dlq_detail", error.detail.encode("utf-8", "replace")[:2000]),
+        ("dlq_source", b"kafka" if origin else b"http"),
+        ("dlq_failed_at", (now or datetime.now(UTC)).isoformat().encode()),
+    ]
+    if origin is not None:
+        reason += [
+            ("dlq_source_topic", origin.topic.encode()),
+            ("dlq_source_partition", str(origin.partition).encode()),
+            ("dlq_source_offset", str(origin.offset).encode()),
+        ]
+    kept = tuple((name, raw) for name, raw in headers if not name.startswith("dlq_"))
+    return OutboxMessage(topic=topic, key=key, value=value, headers=kept + tuple(reason))

@@ -1,0 +1,58 @@
+"""Period assignment for ingest: billing_core's period_of in the tenant's time zone, made cheap.
+
+Tenant time zones come from the ingest settings (the contracts live in the rating service); a tenant
+not listed uses the default zone (UTC). The event time is stored with each raw event, so aggregates
+can be rebuilt if a zone is corrected later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from billing_core.periods import period_of
+
+
+class TimeZoneConfigError(ValueError):
+    pass
+
+
+def _zone(name: str, where: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise TimeZoneConfigError(f"{where}: unknown time zone {name!r}") from None
+
+
+class TenantPeriods:
+    """Callable (tenant, instant) → "YYYY-MM".
+
+    Remembers the boundaries of the last period seen per zone, so a batch of events from the same
+    month costs one comparison each instead of a time-zone conversion.
+    """
+
+    def __init__(self, timezones: Mapping[str, str] | None = None, default: str = "UTC") -> None:
+        self._default = _zone(default, "default time zone")
+        self._zones = {
+            tenant: _zone(name, f"time zone of tenant {tenant!r}")
+            for tenant, name in (timezones or {}).items()
+        }
+        self._last: dict[tzinfo, tuple[float, float, str]] = {}
+
+    def zone_of(self, tenant: str) -> tzinfo:
+        return self._zones.get(tenant, self._default)
+
+    def __call__(self, tenant: str, instant: datetime) -> str:
+        zone = self._zones.get(tenant, self._default)
+        stamp = instant.timestamp()
+        cached = self._last.get(zone)
+        if cached is not None and cached[0] <= stamp < cached[1]:
+            return cached[2]
+        period = period_of(instant, zone)
+        label = str(period)
+        try:
+            self._last[zone] = (period.start(zone).timestamp(), period.end(zone).timestamp(), label)
+        except (ValueError, OverflowError):
+            self._last.pop(zone, None)  # the last representable month: nothing to remember
+        return label

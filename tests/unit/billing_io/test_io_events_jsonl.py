@@ -50,10 +50,9 @@ def test_reads_fields_with_exact_decimal_quantity() -> None:
     parsed = parse_event(json.dumps(event(data_quantity="12.500001")), line=3)
     assert parsed.quantity == Decimal("12.500001")
     assert str(parsed.quantity) == "12.500001"
-    assert (parsed.tenant_id, parsed.site_id, parsed.category) == ("acme", "nyc-01", "standard")
+    assert (parsed.tenant, parsed.site, parsed.category) == ("acme", "nyc-01", "standard")
     assert parsed.time == datetime(2026, 3, 14, 10, 22, 31, 482000, tzinfo=UTC)
-    assert parsed.key == ("urn:platform:us:pipeline-7", "e-1")
-    assert parsed.line == 3
+    assert (parsed.source, parsed.id) == ("urn:platform:us:pipeline-7", "e-1")
 
 
 def test_number_quantity_is_parsed_without_float() -> None:
@@ -133,7 +132,11 @@ def test_quantity_limits_are_inclusive() -> None:
 
 def test_blank_lines_are_skipped_and_line_numbers_stay_true(tmp_path: Path) -> None:
     path = write_lines(tmp_path, ["", json.dumps(event(id="a")), "   ", json.dumps(event(id="b"))])
-    assert [(e.id, e.line) for e in iter_events(path)] == [("a", 2), ("b", 4)]
+    assert [e.id for e in iter_events(path)] == ["a", "b"]
+    bad = write_lines(tmp_path, ["", "", json.dumps(event(id=""))])
+    with pytest.raises(EventError) as caught:
+        list(iter_events(bad))
+    assert caught.value.line == 3
 
 
 def test_read_events_reports_every_bad_line(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """Usage events from a JSON Lines file: one CloudEvents 1.0 JSON object per line.
 
-Each event is checked as the platform's ingest would check it, and a bad one is
+Each event is checked as the platform's ingest would check it and becomes a
+``billing_core.UsageEvent`` (the type rating aggregates). A bad one is
 reported with its file, line number and the field at fault, so a finance user can
 fix the file instead of guessing. Quantities are parsed as Decimal from the raw
 JSON text; a float never exists.
@@ -10,19 +11,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from billing_core import UsageEvent, quantity_problem
+
 __all__ = [
-    "MAX_QUANTITY",
-    "QUANTITY_PLACES",
     "SPEC_VERSION",
     "EventError",
     "EventFileError",
-    "UsageEvent",
     "default_category",
     "iter_events",
     "parse_event",
@@ -30,27 +29,6 @@ __all__ = [
 ]
 
 SPEC_VERSION = "1.0"
-MAX_QUANTITY = Decimal(10) ** 12
-QUANTITY_PLACES = 6
-
-
-@dataclass(frozen=True, slots=True)
-class UsageEvent:
-    """One usable event; ``(source, id)`` is its identity, ``line`` where it was read."""
-
-    id: str
-    source: str
-    type: str
-    time: datetime
-    tenant_id: str
-    site_id: str
-    category: str
-    quantity: Decimal
-    line: int = 0
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.source, self.id)
 
 
 class EventError(ValueError):
@@ -124,15 +102,9 @@ class _Checker:
             value = Decimal(raw.strip() if isinstance(raw, str) else raw)
         except InvalidOperation as exc:
             raise self.fail("data.quantity", f"not a decimal number: {raw!r}") from exc
-        if not value.is_finite():
-            raise self.fail("data.quantity", f"must be finite: {raw!r}")
-        if value <= 0:
-            raise self.fail("data.quantity", f"must be greater than 0: {raw}")
-        if value > MAX_QUANTITY:
-            raise self.fail("data.quantity", f"must be at most 10^12: {raw}")
-        exponent = value.normalize().as_tuple().exponent
-        if isinstance(exponent, int) and -exponent > QUANTITY_PLACES:
-            raise self.fail("data.quantity", f"at most {QUANTITY_PLACES} fractional digits: {raw}")
+        problem = quantity_problem(value)
+        if problem is not None:
+            raise self.fail("data.quantity", problem)
         return value
 
 
@@ -169,15 +141,13 @@ def parse_event(
     site = check.text(data, "site_id", "data.site_id")
     category = check.text({"category": classify(event_type, data)}, "category", "data.category")
     return UsageEvent(
-        id=event_id,
         source=event_source,
-        type=event_type,
+        id=event_id,
         time=moment,
-        tenant_id=tenant,
-        site_id=site,
+        tenant=tenant,
+        site=site,
         category=category,
         quantity=check.quantity(data),
-        line=line,
     )
 
 

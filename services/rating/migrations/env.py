@@ -1,0 +1,5 @@
+"""Alembic environment of the rating service: its tables live in the service's own schema."""
+
+from billing_runtime.migrations import run_service_migrations
+
+run_service_migrations("rating")

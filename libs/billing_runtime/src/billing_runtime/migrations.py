@@ -35,8 +35,14 @@ def current_schema() -> str:
     return str(schema)
 
 
-def quoted_current_schema() -> str:
-    return quote_schema(current_schema())
+def create_current_schema() -> None:
+    """The first revision of every service: its schema.
+
+    The environment already creates the schema (the version table lives there); stating it as a
+    revision keeps the history complete for databases migrated offline with ``alembic upgrade --sql``.
+    Downgrading it is a no-op: removing a service means dropping its schema.
+    """
+    op.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_schema(current_schema())}")
 
 
 def run_service_migrations(

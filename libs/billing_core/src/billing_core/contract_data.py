@@ -151,7 +151,11 @@ def _version(reader: _Reader, data: Any, path: str) -> PricingVersion:
             if not isinstance(category, str) or not category.strip():
                 reader.fail(rate_path, "category must be a non-empty string")
             else:
-                rates[category] = None if raw is None else reader.attempt(reader.price, raw, rate_path)
+                # A refused price stands in as zero so later checks do not repeat its issue;
+                # the contract as a whole is refused anyway.
+                rates[category] = (
+                    None if raw is None else reader.attempt(reader.price, raw, rate_path) or Decimal(0)
+                )
     disabled: frozenset[str] | Inherit = INHERIT
     if "disabled" in fields:
         raw_disabled = fields["disabled"]

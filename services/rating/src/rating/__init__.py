@@ -1,0 +1,1 @@
+"""Rating service: contracts with effective-dated history, running charges, period close."""

@@ -1,0 +1,77 @@
+"""The ports the rating service depends on: its own store and the usage it reads."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+from rating.records import (
+    ClosedPeriod,
+    ConfigRevision,
+    DashboardSnapshot,
+    OutboxMessage,
+    TenantState,
+)
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    """Usage of one (site, category, period) of a tenant, as ingest aggregated it."""
+
+    site_id: str
+    category: str
+    period: str
+    quantity: Decimal
+    events: int
+
+
+class UsageReader(Protocol):
+    async def usage(self, tenant_id: str, through: str) -> list[UsageRow]:
+        """Every aggregate of the tenant for periods up to and including ``through``."""
+        ...
+
+    async def high_water(self, tenant_id: str, period: str) -> dict[str, Any]:
+        """What the aggregates of one tenant-period have seen so far (for period close)."""
+        ...
+
+
+class TenantTransaction(Protocol):
+    """Changes to one tenant, made while holding that tenant's lock; all or nothing."""
+
+    async def state(self) -> TenantState | None: ...
+
+    async def closed_periods(self) -> list[str]: ...
+
+    async def append_revision(self, revision: ConfigRevision) -> None:
+        """Append to the history and move the tenant's head to this revision."""
+        ...
+
+    async def record_close(self, closed: ClosedPeriod) -> None: ...
+
+    async def enqueue(self, message: OutboxMessage) -> None: ...
+
+
+class RatingStore(Protocol):
+    def tenant_transaction(self, tenant_id: str) -> AbstractAsyncContextManager[TenantTransaction]: ...
+
+    async def tenant(self, tenant_id: str) -> TenantState | None: ...
+
+    async def tenants(self) -> list[TenantState]: ...
+
+    async def revisions(self, tenant_id: str) -> list[ConfigRevision]: ...
+
+    async def closed_periods(self, tenant_id: str) -> list[str]: ...
+
+    async def closed_period(self, tenant_id: str, period: str) -> ClosedPeriod | None: ...
+
+    async def save_snapshots(
+        self, snapshots: list[DashboardSnapshot], offsets: dict[tuple[str, int], int], group_id: str
+    ) -> None:
+        """Store snapshots and the consumer offsets that led to them in one transaction."""
+        ...
+
+    async def snapshot(self, tenant_id: str, period: str) -> DashboardSnapshot | None: ...
+
+    async def consumer_offsets(self, group_id: str) -> dict[tuple[str, int], int]: ...

@@ -1,0 +1,138 @@
+"""In-memory stand-ins for the rating service's ports, with the same locking contract."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from rating.ports import UsageRow
+from rating.records import ClosedPeriod, ConfigRevision, DashboardSnapshot, OutboxMessage, TenantState
+
+
+class MemoryTransaction:
+    def __init__(self, store: MemoryStore, tenant_id: str) -> None:
+        self._store = store
+        self._tenant_id = tenant_id
+        self.revisions: list[ConfigRevision] = []
+        self.closes: list[ClosedPeriod] = []
+        self.messages: list[OutboxMessage] = []
+
+    async def state(self) -> TenantState | None:
+        head = self._store.heads.get(self._tenant_id)
+        for revision in self.revisions:
+            head = self._store.advance(head, revision)
+        return head
+
+    async def closed_periods(self) -> list[str]:
+        return sorted(set(self._store.closed.get(self._tenant_id, {})) | {c.period for c in self.closes})
+
+    async def append_revision(self, revision: ConfigRevision) -> None:
+        self.revisions.append(revision)
+
+    async def record_close(self, closed: ClosedPeriod) -> None:
+        if closed.period in await self.closed_periods():
+            raise RuntimeError(f"period {closed.period} closed twice")
+        self.closes.append(closed)
+
+    async def enqueue(self, message: OutboxMessage) -> None:
+        self.messages.append(message)
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self.heads: dict[str, TenantState] = {}
+        self.history: dict[str, list[ConfigRevision]] = defaultdict(list)
+        self.closed: dict[str, dict[str, ClosedPeriod]] = defaultdict(dict)
+        self.snapshots: dict[tuple[str, str], DashboardSnapshot] = {}
+        self.offsets: dict[str, dict[tuple[str, int], int]] = defaultdict(dict)
+        self.outbox: list[OutboxMessage] = []
+        self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    @asynccontextmanager
+    async def tenant_transaction(self, tenant_id: str) -> AsyncIterator[MemoryTransaction]:
+        async with self._locks[tenant_id]:
+            tx = MemoryTransaction(self, tenant_id)
+            yield tx
+            for revision in tx.revisions:
+                self.history[tenant_id].append(copy.deepcopy(revision))
+                self.heads[tenant_id] = self.advance(self.heads.get(tenant_id), revision)
+            for closed in tx.closes:
+                self.closed[tenant_id][closed.period] = closed
+            self.outbox.extend(tx.messages)
+
+    @staticmethod
+    def advance(head: TenantState | None, revision: ConfigRevision) -> TenantState:
+        onboarded = head.onboarded_at if head and head.onboarded_at else None
+        if onboarded is None and revision.contract is not None:
+            onboarded = revision.recorded_at
+        return TenantState(
+            revision.tenant_id,
+            revision.revision,
+            copy.deepcopy(revision.contract),
+            revision.settings,
+            onboarded,
+        )
+
+    async def tenant(self, tenant_id: str) -> TenantState | None:
+        return self.heads.get(tenant_id)
+
+    async def tenants(self) -> list[TenantState]:
+        return list(self.heads.values())
+
+    async def revisions(self, tenant_id: str) -> list[ConfigRevision]:
+        return list(self.history.get(tenant_id, []))
+
+    async def closed_periods(self, tenant_id: str) -> list[str]:
+        return sorted(self.closed.get(tenant_id, {}))
+
+    async def closed_period(self, tenant_id: str, period: str) -> ClosedPeriod | None:
+        return self.closed.get(tenant_id, {}).get(period)
+
+    async def save_snapshots(
+        self, snapshots: list[DashboardSnapshot], offsets: dict[tuple[str, int], int], group_id: str
+    ) -> None:
+        for snapshot in snapshots:
+            self.snapshots[(snapshot.tenant_id, snapshot.period)] = snapshot
+        self.offsets[group_id].update(offsets)
+
+    async def snapshot(self, tenant_id: str, period: str) -> DashboardSnapshot | None:
+        return self.snapshots.get((tenant_id, period))
+
+    async def consumer_offsets(self, group_id: str) -> dict[tuple[str, int], int]:
+        return dict(self.offsets[group_id])
+
+
+class MemoryUsage:
+    """Usage aggregates as ingest would hold them, keyed by (tenant, site, category, period)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str, str, str], UsageRow] = {}
+
+    def add(
+        self, tenant_id: str, site_id: str, category: str, period: str, quantity: str, events: int = 1
+    ) -> None:
+        key = (tenant_id, site_id, category, period)
+        current = self.rows.get(key)
+        if current is None:
+            self.rows[key] = UsageRow(site_id, category, period, Decimal(quantity), events)
+        else:
+            self.rows[key] = replace(
+                current, quantity=current.quantity + Decimal(quantity), events=current.events + events
+            )
+
+    async def usage(self, tenant_id: str, through: str) -> list[UsageRow]:
+        return [
+            row for (tenant, *_), row in self.rows.items() if tenant == tenant_id and row.period <= through
+        ]
+
+    async def high_water(self, tenant_id: str, period: str) -> dict[str, Any]:
+        rows = [
+            row for (tenant, *_), row in self.rows.items() if tenant == tenant_id and row.period == period
+        ]
+        return {"event_count": sum(row.events for row in rows), "aggregates": len(rows)}

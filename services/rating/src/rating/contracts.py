@@ -175,9 +175,8 @@ class ContractService:
                 raise PeriodLocked(
                     f"period {effective} of tenant {tenant_id} is already invoiced", period=str(effective)
                 )
-            document = with_site_version(
-                state.contract, site_id, {**version, "effective_from": effective_from}
-            )
+            previous = document_of(before)
+            document = with_site_version(previous, site_id, {**version, "effective_from": effective_from})
             after = load_contract(document, source)
             repriced = repriced_periods(before, after, invoiced)
             if repriced:
@@ -185,7 +184,7 @@ class ContractService:
                     f"the version would reprice invoiced period(s) {_describe(repriced)}",
                     periods=[str(p) for p in repriced],
                 )
-            changes = [change.to_data() for change in diff_documents(state.contract, document)]
+            changes = [change.to_data() for change in diff_documents(previous, document)]
             return await self._append(
                 tx,
                 state,

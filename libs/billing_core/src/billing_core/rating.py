@@ -341,10 +341,11 @@ def _rate_invoice(
     if later:
         raise ValueError(f"period {period} cannot be invoiced after the later period {later[0]}")
     # Earlier periods to look at again: invoiced ones (late usage) and pre-contract ones
-    # (never invoiced, their usage is reported as unbillable once).
+    # (never invoiced, their usage is reported as unbillable once). Only periods the caller
+    # supplied usage for are revisited: an absent period means "not examined", never "no usage".
     revisit = sorted(
         p
-        for p in set(ledger.invoiced) | set(usage)
+        for p in usage
         if p < period and p not in settled and (ledger.is_invoiced(p) or p < contract.start_period)
     )
     sections: list[SiteSection] = []
@@ -393,9 +394,11 @@ def rate_invoice(
 ) -> Invoice:
     """Rate one tenant-period into an invoice.
 
-    ``usage`` holds the tenant's usage of every period known so far: the invoiced period's
-    usage is rated, and periods already in the ledger are re-rated to produce prior-period
-    adjustments for late usage. The ledger supplies each site's contract-year billed so far.
+    ``usage`` holds the tenant's usage by period: the invoiced period's usage is rated, and
+    each earlier period it holds that is already in the ledger is re-rated with all of that
+    period's usage to produce prior-period adjustments for late usage. Earlier periods left
+    out of ``usage`` are not revisited (pass them when late events arrived for them).
+    The ledger supplies each site's contract-year billed so far.
     The caller records the invoice with ``record_invoice`` once it is issued.
     """
     return _rate_invoice(

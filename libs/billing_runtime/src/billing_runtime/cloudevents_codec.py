@@ -64,7 +64,8 @@ class CloudEventDecodeError(ValueError):
 
 
 def _loads(text: str | bytes) -> Any:
-    return json.loads(text, parse_float=Decimal)
+    # Decode explicitly: json.loads would guess UTF-16/32 from a byte-order mark.
+    return json.loads(text.decode("utf-8") if isinstance(text, bytes) else text, parse_float=Decimal)
 
 
 def _to_json_value(value: Any) -> Any:

@@ -10,7 +10,9 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
+from cloudevents.core.base import BaseCloudEvent
 
+from billing_runtime.cloudevents_codec import ContentMode, encode_event, record_headers
 from billing_runtime.settings import ServiceSettings
 
 
@@ -57,3 +59,18 @@ def create_consumer(
 def create_admin(settings: ServiceSettings, *, client_id: str = "billing-admin") -> AIOKafkaAdminClient:
     """An admin client (not started)."""
     return AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id=client_id)
+
+
+async def send_event(
+    producer: AIOKafkaProducer,
+    topic: str,
+    event: BaseCloudEvent,
+    *,
+    key: str | None,
+    mode: ContentMode = ContentMode.STRUCTURED,
+) -> Any:
+    """Send one CloudEvent to the (already prefixed) ``topic`` and wait for the broker's ack."""
+    message = encode_event(event, mode=mode, key=key)
+    raw_key = message.key.encode("utf-8") if isinstance(message.key, str) else message.key
+    headers = record_headers(message)
+    return await producer.send_and_wait(topic, value=message.value, key=raw_key, headers=headers)

@@ -122,7 +122,8 @@ def catalogue_topic(name: str, catalogue: Sequence[TopicSpec] | None = None) -> 
 
 
 def _raise_topic_errors(response: Any, tolerated: int, action: str) -> None:
-    for error in response.topic_errors:
+    errors: Any = getattr(response, "topic_errors", None) or getattr(response, "topic_error_codes", ())
+    for error in errors:
         topic, code = error[0], error[1]
         if code and code != tolerated:
             message = error[2] if len(error) > 2 else ""

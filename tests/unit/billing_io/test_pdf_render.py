@@ -14,7 +14,16 @@ from typing import Any
 
 import pytest
 
-from billing_io.pdf import InvoiceRenderError, Issuer, render_invoice_pdf
+from billing_core import (
+    BillingLedger,
+    Period,
+    UsageAggregate,
+    UsageKey,
+    invoice_to_data,
+    parse_contract,
+    rate_invoice,
+)
+from billing_io.pdf import InvoiceRenderError, Issuer, paper_for_environment, render_invoice_pdf
 
 REPO = Path(__file__).resolve().parents[3]
 ISSUE = date(2026, 4, 2)
@@ -136,6 +145,46 @@ def build_invoice(sites: int, currency: str = "USD") -> dict[str, Any]:
     }
 
 
+def rated_invoice(sites: int) -> dict[str, Any]:
+    """A real invoice: billing_core rates ``sites`` sites with minimums, a disabled category and caps."""
+    site_ids = [f"site-{index:03d}" for index in range(sites)]
+    contract = parse_contract(
+        {
+            "tenant": "acme",
+            "currency": "USD",
+            "contract_start": "2026-01-01",
+            "defaults": [
+                {"effective_from": "2026-01-01", "rates": {"standard": "1.20", "expedited": "2.50"}}
+            ],
+            "sites": [
+                {
+                    "id": site_id,
+                    "pricing": [
+                        {
+                            "effective_from": "2026-01-01",
+                            "rates": {"review": "0.40"},
+                            "disabled": ["review"] if index % 2 else [],
+                            "minimum": {"amount": "2500.00", "categories": ["standard"]},
+                            "annual_cap": "3000.00" if index % 5 == 0 else None,
+                        }
+                    ],
+                }
+                for index, site_id in enumerate(site_ids)
+            ],
+        }
+    )
+    quantities = {"standard": 700, "expedited": 90, "review": 40}
+    usage = {
+        Period(2026, 3): {
+            UsageKey(site_id, category): UsageAggregate(site_id, category, Decimal(base + 13 * index), 5)
+            for index, site_id in enumerate(site_ids)
+            for category, base in quantities.items()
+        }
+    }
+    invoice = rate_invoice(contract, Period(2026, 3), usage, BillingLedger(), number="US-2026-000042")
+    return invoice_to_data(invoice)
+
+
 def _render(invoice: dict[str, Any], **kwargs: Any) -> bytes:
     options: dict[str, Any] = {"paper": "A4", "issuer": ISSUER, "issue_date": ISSUE, "due_date": DUE}
     options.update(kwargs)
@@ -153,7 +202,7 @@ def _pages_text(pdf: bytes, tmp_path: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def sixty_sites() -> dict[str, Any]:
-    return build_invoice(60)
+    return rated_invoice(60)
 
 
 @pytest.fixture(scope="module")
@@ -196,8 +245,8 @@ def test_same_input_gives_byte_identical_pdf_in_this_and_another_process(
     script = (
         "import sys\n"
         f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
-        "from test_pdf_render import build_invoice, _render\n"
-        "sys.stdout.buffer.write(_render(build_invoice(60)))\n"
+        "from test_pdf_render import rated_invoice, _render\n"
+        "sys.stdout.buffer.write(_render(rated_invoice(60)))\n"
     )
     other = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True).stdout
     assert other == sixty_sites_pdf
@@ -238,7 +287,7 @@ def test_first_page_carries_dates_and_summary(
         "Annual cap credits",
         "Prior-period adjustments",
         _money(sixty_sites["totals"]["usage"]),
-        _money(sixty_sites["category_totals"]["standard"]),
+        _money(sixty_sites["summary"]["categories"]["standard"]),
     ):
         assert expected in first
 
@@ -249,7 +298,7 @@ def test_verification_page_lists_counts(
     last = _pages_text(sixty_sites_pdf, tmp_path)[-1]
     assert "Verification" in last
     assert f"{sixty_sites['verification']['line_count']:,}" in last
-    assert "4,321" in last
+    assert f"{sixty_sites['verification']['event_count']:,}" in last
     assert last.count("✓ equals grand total") == 2
 
 
@@ -334,3 +383,35 @@ def test_malformed_invoice_is_refused_with_the_field_path(mutate: Any, message: 
 def test_due_date_before_issue_date_is_refused() -> None:
     with pytest.raises(InvoiceRenderError, match="due_date"):
         _render(build_invoice(1), due_date=date(2026, 4, 1))
+
+
+@pytest.mark.parametrize(
+    ("environment", "paper"), [("us-prod", "Letter"), ("US", "Letter"), ("uk-prod", "A4"), ("test", "A4")]
+)
+def test_paper_follows_the_environment(environment: str, paper: str) -> None:
+    assert paper_for_environment(environment) == paper
+
+
+def test_rated_invoice_has_what_the_layout_tests_rely_on(sixty_sites: dict[str, Any]) -> None:
+    kinds = {line["kind"] for site in sixty_sites["sites"] for line in site["lines"]}
+    assert {"usage", "minimum_shortfall", "cap_credit"} <= kinds
+    assert any(not line["billed"] for site in sixty_sites["sites"] for line in site["lines"])
+
+
+def test_unbillable_usage_is_listed(tmp_path: Path) -> None:
+    invoice = build_invoice(1)
+    invoice["unbillable"] = [
+        {
+            "site": "lab-99",
+            "category": "standard",
+            "period": "2026-03",
+            "quantity": "1250.5",
+            "events": 17,
+            "reason": "unknown site",
+        }
+    ]
+    text = "\n".join(_pages_text(_render(invoice), tmp_path))
+    assert "Usage not billed" in text
+    assert "lab-99" in text
+    assert "1,250.5" in text
+    assert "unknown site" in text

@@ -30,6 +30,7 @@ from billing_io.pdf_sections import (
     period_label,
     site_sections,
     summary,
+    unbillable_usage,
     verification,
 )
 from billing_io.pdf_styles import build_styles
@@ -41,8 +42,8 @@ _MARGIN = 18 * mm
 
 
 def paper_for_environment(environment: str) -> Paper:
-    """US customers get Letter; every other environment gets A4."""
-    return "Letter" if environment.strip().upper() == "US" else "A4"
+    """The US environment ("us", "us-prod") prints on Letter; every other one on A4."""
+    return "Letter" if environment.strip().lower().split("-")[0] == "us" else "A4"
 
 
 def render_invoice_pdf(
@@ -112,7 +113,7 @@ def render_invoice_pdf(
         bottomPadding=0,
     )
     doc.addPageTemplates([PageTemplate(id="invoice", frames=[frame])])
-    story = [*cover(ctx), *summary(ctx), *site_sections(ctx), *verification(ctx)]
+    story = [*cover(ctx), *summary(ctx), *site_sections(ctx), *unbillable_usage(ctx), *verification(ctx)]
     doc.build(story, canvasmaker=partial(InvoiceCanvas, furniture=furniture))
     return buffer.getvalue()
 

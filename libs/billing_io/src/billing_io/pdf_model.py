@@ -59,6 +59,16 @@ class VerificationView:
 
 
 @dataclass(frozen=True)
+class UnbillableView:
+    site: str
+    category: str
+    period: str
+    quantity: str
+    events: int | None
+    reason: str
+
+
+@dataclass(frozen=True)
 class InvoiceView:
     number: str
     tenant: str
@@ -73,6 +83,7 @@ class InvoiceView:
     totals: TotalsView
     category_totals: tuple[tuple[str, str], ...]
     verification: VerificationView
+    unbillable: tuple[UnbillableView, ...] = ()
 
 
 def _field(data: Mapping[str, Any], key: str, where: str) -> Any:
@@ -164,10 +175,13 @@ def _site(raw: Any, where: str) -> SiteView:
 
 def _category_totals(data: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     """Per-category totals as billing_core publishes them (optional: older invoices lack them)."""
-    raw = data.get("category_totals")
+    summary = data.get("summary")
+    raw = summary.get("categories") if isinstance(summary, Mapping) else None
+    where = "summary.categories"
+    if raw is None:
+        raw, where = data.get("category_totals"), "category_totals"
     if raw is None:
         return ()
-    where = "category_totals"
     if isinstance(raw, Mapping):
         items = [(str(key), value) for key, value in raw.items()]
     else:
@@ -179,6 +193,26 @@ def _category_totals(data: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     for category, value in items:
         parse_decimal(value, f"{where}.{category}")
         result.append((category, str(value)))
+    return tuple(result)
+
+
+def _unbillable(data: Mapping[str, Any]) -> tuple[UnbillableView, ...]:
+    """Usage that was metered but could not be priced: shown so nothing disappears silently."""
+    raw = data.get("unbillable") or []
+    result = []
+    for index, entry in enumerate(_sequence(raw, "invoice.unbillable")):
+        where = f"invoice.unbillable[{index}]"
+        item = _mapping(entry, where)
+        result.append(
+            UnbillableView(
+                site=_text(item, "site", where),
+                category=_text(item, "category", where),
+                period=_text(item, "period", where),
+                quantity=_amount(item, "quantity", where),
+                events=_count(item, "events", where, required=False),
+                reason=_optional_text(item, "reason", where) or "",
+            )
+        )
     return tuple(result)
 
 
@@ -209,6 +243,7 @@ def read_invoice(invoice: Mapping[str, Any]) -> InvoiceView:
             total=_amount(totals, "total", "invoice.totals"),
         ),
         category_totals=_category_totals(data),
+        unbillable=_unbillable(data),
         verification=VerificationView(
             sum_of_site_totals=_amount(verification, "sum_of_site_totals", "invoice.verification"),
             sum_of_components=_amount(verification, "sum_of_components", "invoice.verification"),

@@ -361,6 +361,37 @@ def site_sections(ctx: RenderContext) -> list[Flowable]:
     return flowables
 
 
+def unbillable_usage(ctx: RenderContext) -> list[Flowable]:
+    """Metered usage that carries no charge on this invoice, with the reason, so none is lost from view."""
+    entries = ctx.invoice.unbillable
+    if not entries:
+        return []
+    widths = [0.18, 0.16, 0.11, 0.14, 0.1, 0.31]
+    col = [ctx.width * w for w in widths]
+    rows: list[list[str | Paragraph]] = [["Site", "Category", "Period", "Quantity", "Events", "Reason"]]
+    for index, entry in enumerate(entries):
+        rows.append(
+            [
+                _fit(entry.site, ctx, col[0]),
+                _fit(entry.category, ctx, col[1]),
+                entry.period,
+                format_quantity(entry.quantity, f"invoice.unbillable[{index}].quantity"),
+                "—" if entry.events is None else f"{entry.events:,}",
+                _fit(entry.reason, ctx, col[5], small=True),
+            ]
+        )
+    table = LongTable(rows, colWidths=col, repeatRows=1)
+    style = grid_table_style(ctx.styles.fonts, numeric_from=3, total_row=False)
+    style.append(("ALIGN", (5, 0), (5, -1), "LEFT"))
+    table.setStyle(style)
+    note = _para(
+        "This usage was metered but not priced (for example a site or category without pricing in force). "
+        "It is kept and will be billed once the configuration exists.",
+        ctx.styles.small,
+    )
+    return [CondPageBreak(120), _para("Usage not billed", ctx.styles.heading), note, Spacer(1, 4), table]
+
+
 def _check(ctx: RenderContext, value: str, where: str) -> str:
     """A mark telling whether a verification figure equals the grand total (a comparison, not a sum)."""
     agrees = parse_decimal(value, where) == parse_decimal(ctx.invoice.total, "invoice.total")

@@ -1,0 +1,1 @@
+"""Invoice service: turns closed periods into numbered, immutable invoices with their PDFs."""

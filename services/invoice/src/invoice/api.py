@@ -1,0 +1,91 @@
+"""HTTP API (formats §5): list invoices, fetch one as JSON or PDF, invoice a closed period now.
+
+Stored bytes are served exactly as issued; their SHA-256 is the ETag, so a client holding
+the document gets 304 and a second download is byte-identical to the first.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from billing_core import ContractError, RatingError
+from invoice.inputs import PeriodNotClosedError
+from invoice.issuing import InvoiceIssuer
+from invoice.records import StoredInvoice
+from invoice.store import get_document, list_documents
+
+_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_IMMUTABLE = "private, max-age=31536000, immutable"
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    if header is None:
+        return False
+    candidates = [part.strip() for part in header.split(",")]
+    return any(c == "*" or c.removeprefix("W/") == etag for c in candidates)
+
+
+def _document_response(request: Request, body: bytes | None, sha256: str | None, media_type: str) -> Response:
+    if body is None or sha256 is None:
+        raise HTTPException(status_code=409, detail="the document is not issued yet")
+    etag = f'"{sha256}"'
+    headers = {"ETag": etag, "Cache-Control": _IMMUTABLE}
+    if _etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    return Response(content=body, media_type=media_type, headers=headers)
+
+
+def _check_period(period: str) -> str:
+    if not _PERIOD.match(period):
+        raise HTTPException(status_code=422, detail=f"period {period!r} is not in YYYY-MM form")
+    return period
+
+
+def invoice_router(engine: AsyncEngine, issuer: InvoiceIssuer) -> APIRouter:
+    router = APIRouter(tags=["invoices"])
+
+    async def load(number: str) -> StoredInvoice:
+        async with engine.connect() as conn:
+            document = await get_document(conn, number)
+        if document is None:
+            raise HTTPException(status_code=404, detail=f"no invoice or credit note numbered {number!r}")
+        return document
+
+    @router.get("/v1/invoices")
+    async def list_invoices(
+        tenant: Annotated[str, Query(min_length=1)], period: Annotated[str | None, Query()] = None
+    ) -> dict[str, Any]:
+        if period is not None:
+            _check_period(period)
+        async with engine.connect() as conn:
+            documents = await list_documents(conn, tenant, period)
+        return {"tenant": tenant, "period": period, "invoices": [d.summary() for d in documents]}
+
+    @router.get("/v1/invoices/{number}.pdf", response_class=Response)
+    async def invoice_pdf(number: str, request: Request) -> Response:
+        document = await load(number)
+        return _document_response(request, document.pdf_body, document.pdf_sha256, "application/pdf")
+
+    @router.get("/v1/invoices/{number}", response_class=Response)
+    async def invoice_json(number: str, request: Request) -> Response:
+        document = await load(number)
+        return _document_response(request, document.json_body, document.json_sha256, "application/json")
+
+    @router.post("/v1/periods/{tenant}/{period}/invoice")
+    async def invoice_closed_period(tenant: str, period: str, response: Response) -> dict[str, Any]:
+        """Issue a closed period's invoice now (normally triggered by billing.period.closed.v1)."""
+        _check_period(period)
+        try:
+            outcome = await issuer.invoice_period(tenant, period)
+        except PeriodNotClosedError as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from None
+        except (ContractError, RatingError) as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
+        response.status_code = 201 if outcome.created else 200
+        return outcome.invoice.summary()
+
+    return router

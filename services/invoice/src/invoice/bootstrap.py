@@ -1,0 +1,63 @@
+"""Composition root of the invoice service: the one place that builds engines, clients and the app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+
+from fastapi import FastAPI
+
+from billing_runtime.app import create_service_app, database_check, kafka_check
+from billing_runtime.db import create_engine
+from billing_runtime.kafka import create_consumer, create_producer
+from invoice.api import invoice_router
+from invoice.clock import utc_now
+from invoice.closed_periods_consumer import PERIOD_CLOSED_TOPIC, ClosedPeriodsConsumer
+from invoice.issuing import InvoiceIssuer
+from invoice.outbox_relay import OutboxRelay
+from invoice.pg_inputs import PostgresInvoiceInputs
+from invoice.settings import InvoiceSettings
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: InvoiceSettings | None = None, *, clock: Callable[[], datetime] = utc_now
+) -> FastAPI:
+    settings = settings or InvoiceSettings()
+    engine = create_engine(settings, "invoice")
+    issuer = InvoiceIssuer(engine, settings, PostgresInvoiceInputs(settings), clock)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        producer = create_producer(settings, client_id="billing-invoice")
+        consumer = create_consumer(
+            settings, PERIOD_CLOSED_TOPIC, group="invoice", client_id="billing-invoice"
+        )
+        await producer.start()
+        await consumer.start()
+        stopping = asyncio.Event()
+        relay = OutboxRelay(engine, producer, settings.topic_name, clock, idle_seconds=settings.poll_seconds)
+        tasks = [
+            asyncio.create_task(ClosedPeriodsConsumer(consumer, issuer).run(stopping), name="closed-periods"),
+            asyncio.create_task(relay.run(stopping), name="invoice-outbox"),
+        ]
+        try:
+            yield
+        finally:
+            stopping.set()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await consumer.stop()
+            await producer.stop()
+            await engine.dispose()
+
+    app = create_service_app(
+        settings, name="invoice", checks=[database_check(engine), kafka_check(settings)], lifespan=lifespan
+    )
+    app.include_router(invoice_router(engine, issuer))
+    return app

@@ -1,0 +1,28 @@
+"""What invoicing reads from the other services: the frozen configuration and the usage aggregates.
+
+Both live in the shared database, in the rating and ingest schemas; the invoice service
+only reads them, inside its own transaction, so an invoice is rated from one consistent view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from billing_core import UsageByPeriod
+
+
+class PeriodNotClosedError(LookupError):
+    """Invoicing was asked for a period that rating has not closed (no frozen configuration)."""
+
+
+class InvoiceInputs(Protocol):
+    async def frozen_contract(self, conn: AsyncConnection, tenant_id: str, period: str) -> Mapping[str, Any]:
+        """The contract document frozen when ``period`` was closed; PeriodNotClosedError if it was not."""
+        ...
+
+    async def usage(self, conn: AsyncConnection, tenant_id: str) -> UsageByPeriod:
+        """The tenant's de-duplicated usage aggregates of every period stored so far."""
+        ...

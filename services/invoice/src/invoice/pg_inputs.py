@@ -1,0 +1,76 @@
+"""PostgreSQL adapter of InvoiceInputs: read-only views of the rating and ingest schemas.
+
+Schemas are named through the settings (a test run prefixes them), and the JSON
+documents are read as text and parsed with exact decimals, never through float.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from billing_core import Period, UsageAggregate, UsageByPeriod, UsageKey
+from invoice.inputs import PeriodNotClosedError
+from invoice.settings import InvoiceSettings
+
+
+class PostgresInvoiceInputs:
+    def __init__(self, settings: InvoiceSettings) -> None:
+        self._closed_periods = sa.table(
+            "closed_periods",
+            sa.column("tenant_id"),
+            sa.column("period"),
+            sa.column("contract"),
+            schema=settings.schema_name("rating"),
+        )
+        self._aggregates = sa.table(
+            "usage_aggregates",
+            sa.column("tenant_id"),
+            sa.column("period"),
+            sa.column("site_id"),
+            sa.column("category"),
+            sa.column("quantity", sa.Numeric),
+            sa.column("events", sa.BigInteger),
+            schema=settings.schema_name("ingest"),
+        )
+
+    async def frozen_contract(self, conn: AsyncConnection, tenant_id: str, period: str) -> Mapping[str, Any]:
+        closed = self._closed_periods
+        text = (
+            await conn.execute(
+                sa.select(sa.cast(closed.c.contract, sa.Text)).where(
+                    closed.c.tenant_id == tenant_id, closed.c.period == period
+                )
+            )
+        ).scalar_one_or_none()
+        if text is None:
+            raise PeriodNotClosedError(f"period {period} of tenant {tenant_id!r} is not closed")
+        document = json.loads(text, parse_float=Decimal)
+        if not isinstance(document, dict):
+            raise ValueError(f"frozen configuration of {tenant_id} {period} is not a JSON object")
+        return document
+
+    async def usage(self, conn: AsyncConnection, tenant_id: str) -> UsageByPeriod:
+        aggregates = self._aggregates
+        rows = await conn.execute(
+            sa.select(
+                aggregates.c.period,
+                aggregates.c.site_id,
+                aggregates.c.category,
+                aggregates.c.quantity,
+                aggregates.c.events,
+            )
+            .where(aggregates.c.tenant_id == tenant_id)
+            .order_by(aggregates.c.period, aggregates.c.site_id, aggregates.c.category)
+        )
+        usage: dict[Period, dict[UsageKey, UsageAggregate]] = {}
+        for period, site_id, category, quantity, events in rows:
+            usage.setdefault(Period.parse(period), {})[UsageKey(site_id, category)] = UsageAggregate(
+                site_id, category, Decimal(quantity), int(events)
+            )
+        return usage

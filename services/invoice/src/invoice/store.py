@@ -1,0 +1,111 @@
+"""Reading and writing the invoice schema inside a caller's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from invoice.records import StoredInvoice
+from invoice.tables import invoice_counters, invoices, outbox
+
+
+def _stored(row: sa.Row[Any]) -> StoredInvoice:
+    return StoredInvoice(**dict(row._mapping))
+
+
+async def next_sequence(conn: AsyncConnection, prefix: str, year: int) -> int:
+    """The next number of the series. The counter row stays locked until the transaction ends,
+    so concurrent issuers queue behind it and a rolled-back issue leaves no gap."""
+    statement = (
+        insert(invoice_counters)
+        .values(prefix=prefix, year=year, last_value=1)
+        .on_conflict_do_update(
+            index_elements=[invoice_counters.c.prefix, invoice_counters.c.year],
+            set_={"last_value": invoice_counters.c.last_value + 1},
+        )
+        .returning(invoice_counters.c.last_value)
+    )
+    return int((await conn.execute(statement)).scalar_one())
+
+
+async def lock_tenant(conn: AsyncConnection, tenant_id: str) -> None:
+    """Serialise invoicing per tenant: each invoice depends on the tenant's earlier ones."""
+    await conn.execute(
+        sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"invoice:{tenant_id}"}
+    )
+
+
+async def find_invoice(conn: AsyncConnection, tenant_id: str, period: str) -> StoredInvoice | None:
+    row = (
+        await conn.execute(
+            sa.select(invoices).where(
+                invoices.c.tenant_id == tenant_id, invoices.c.period == period, invoices.c.kind == "invoice"
+            )
+        )
+    ).first()
+    return None if row is None else _stored(row)
+
+
+async def get_document(conn: AsyncConnection, number: str) -> StoredInvoice | None:
+    row = (await conn.execute(sa.select(invoices).where(invoices.c.number == number))).first()
+    return None if row is None else _stored(row)
+
+
+async def list_documents(
+    conn: AsyncConnection, tenant_id: str, period: str | None = None
+) -> list[StoredInvoice]:
+    query = sa.select(invoices).where(invoices.c.tenant_id == tenant_id)
+    if period is not None:
+        query = query.where(invoices.c.period == period)
+    rows = await conn.execute(query.order_by(invoices.c.period, invoices.c.number))
+    return [_stored(row) for row in rows]
+
+
+async def issued_invoices(conn: AsyncConnection, tenant_id: str) -> list[StoredInvoice]:
+    """The tenant's issued invoices in period order: the ledger is rebuilt from them."""
+    rows = await conn.execute(
+        sa.select(invoices)
+        .where(invoices.c.tenant_id == tenant_id, invoices.c.kind == "invoice", invoices.c.status == "issued")
+        .order_by(invoices.c.period)
+    )
+    return [_stored(row) for row in rows]
+
+
+async def insert_document(conn: AsyncConnection, document: StoredInvoice) -> None:
+    await conn.execute(sa.insert(invoices).values(**document.__dict__))
+
+
+async def mark_issued(
+    conn: AsyncConnection,
+    number: str,
+    *,
+    json_body: bytes,
+    json_sha256: str,
+    pdf_body: bytes,
+    pdf_sha256: str,
+    issued_at: datetime,
+) -> None:
+    result = await conn.execute(
+        sa.update(invoices)
+        .where(invoices.c.number == number, invoices.c.status == "draft")
+        .values(
+            status="issued",
+            json_body=json_body,
+            json_sha256=json_sha256,
+            pdf_body=pdf_body,
+            pdf_sha256=pdf_sha256,
+            issued_at=issued_at,
+        )
+    )
+    if result.rowcount != 1:
+        raise LookupError(f"invoice {number} is not a draft")
+
+
+async def enqueue(
+    conn: AsyncConnection, *, topic: str, key: str, event: dict[str, Any], now: datetime
+) -> None:
+    await conn.execute(sa.insert(outbox).values(topic=topic, key=key, event=event, created_at=now))

@@ -1,0 +1,67 @@
+"""The invoice schema's tables (SQLAlchemy Core, unqualified names on the service's search path).
+
+An issued row never changes: a trigger (migration 0002_invoices) refuses UPDATE and DELETE of
+any row whose status is already 'issued', so the stored JSON and PDF bytes and their
+SHA-256 stay what the customer received.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = sa.MetaData()
+
+invoices = sa.Table(
+    "invoices",
+    metadata,
+    sa.Column("number", sa.Text, primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("period", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("currency", sa.Text, nullable=False),
+    sa.Column("total", sa.Numeric, nullable=False),
+    sa.Column("references_number", sa.Text, sa.ForeignKey("invoices.number"), nullable=True),
+    sa.Column("issue_date", sa.Date, nullable=False),
+    sa.Column("due_date", sa.Date, nullable=False),
+    sa.Column("json_body", sa.LargeBinary, nullable=False),
+    sa.Column("json_sha256", sa.Text, nullable=False),
+    sa.Column("pdf_body", sa.LargeBinary, nullable=True),
+    sa.Column("pdf_sha256", sa.Text, nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("issued_at", sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("kind IN ('invoice', 'credit_note')", name="invoices_kind"),
+    sa.CheckConstraint("status IN ('draft', 'issued')", name="invoices_status"),
+    sa.CheckConstraint(
+        "status <> 'issued' OR (pdf_body IS NOT NULL AND pdf_sha256 IS NOT NULL AND issued_at IS NOT NULL)",
+        name="invoices_issued_complete",
+    ),
+)
+sa.Index(
+    "invoices_one_per_tenant_period",
+    invoices.c.tenant_id,
+    invoices.c.period,
+    unique=True,
+    postgresql_where=invoices.c.kind == "invoice",
+)
+
+invoice_counters = sa.Table(
+    "invoice_counters",
+    metadata,
+    sa.Column("prefix", sa.Text, primary_key=True),
+    sa.Column("year", sa.Integer, primary_key=True),
+    sa.Column("last_value", sa.BigInteger, nullable=False),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("topic", sa.Text, nullable=False),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("event", JSONB, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+)
+sa.Index("invoice_outbox_unpublished", outbox.c.id, postgresql_where=outbox.c.published_at.is_(None))

@@ -6,7 +6,12 @@ PY := $(VENV)/bin/python
 PACKAGES := -e libs/billing_core -e libs/billing_io -e libs/billing_cli -e libs/billing_runtime \
             -e services/ingest -e services/rating -e services/invoice
 
-.PHONY: setup up down status test test-unit test-integration lint demo bench-rating bench-ingest bench-dashboard bench-invoice clean
+.PHONY: setup up down status test test-unit test-integration lint demo bench-rating bench-ingest bench-dashboard bench-invoice clean helm-lint
+
+# pytest exits 5 when it collected nothing: for us that is a failure, said out loud.
+define run_pytest
+	$(PY) -m pytest $(1) || { rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests in $(1)" >&2; fi; exit $$rc; }
+endef
 
 $(VENV)/.installed: constraints.txt requirements-dev.txt $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
@@ -27,10 +32,14 @@ status:
 
 test: setup
 	scripts/stack.sh up
-	$(PY) -m pytest tests
+	$(call run_pytest,tests)
 
 test-unit: setup
-	$(PY) -m pytest tests/unit
+	$(call run_pytest,tests/unit)
+
+test-integration: setup
+	scripts/stack.sh up
+	$(call run_pytest,tests/integration)
 
 lint: setup
 	$(VENV)/bin/ruff check libs services tests bench

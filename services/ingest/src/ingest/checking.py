@@ -14,7 +14,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from billing_core.money import quantity_problem
-
 from ingest.classification import Classifier
 from ingest.events import UsageEvent
 from ingest.rejections import InvalidEvent, Reason

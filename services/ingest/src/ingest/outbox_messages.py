@@ -6,13 +6,13 @@ afterwards, so a crash between commit and publish loses nothing (publication is 
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ingest import exact_json
+from billing_core.money import format_quantity
+from billing_runtime.cloudevents_codec import ContentMode, encode_event, make_event
 from ingest.aggregation import AggregateTotal
 from ingest.rejections import InvalidEvent
 
@@ -43,34 +43,30 @@ def aggregated_notifications(
     grouped: dict[tuple[str, str], list[AggregateTotal]] = defaultdict(list)
     for total in totals:
         grouped[(total.tenant, total.period)].append(total)
-    stamp = (now or datetime.now(UTC)).isoformat().replace("+00:00", "Z")
     messages = []
     for (tenant, period), rows in sorted(grouped.items()):
-        event = {
-            "specversion": "1.0",
-            "id": str(uuid.uuid4()),
-            "source": AGGREGATED_SOURCE,
-            "type": AGGREGATED_TYPE,
-            "time": stamp,
-            "subject": f"{tenant}/{period}",
-            "datacontenttype": "application/json",
-            "data": {
+        event = make_event(
+            type=AGGREGATED_TYPE,
+            source=AGGREGATED_SOURCE,
+            subject=f"{tenant}/{period}",
+            time=now,
+            data={
                 "tenant": tenant,
                 "period": period,
                 "lines": [
-                    {"site": r.site, "category": r.category, "quantity": r.quantity, "events": r.events}
-                    for r in sorted(rows, key=lambda r: (r.site, r.category))
+                    {
+                        "site": row.site,
+                        "category": row.category,
+                        "quantity": format_quantity(row.quantity),
+                        "events": row.events,
+                    }
+                    for row in sorted(rows, key=lambda row: (row.site, row.category))
                 ],
             },
-        }
-        messages.append(
-            OutboxMessage(
-                topic=topic,
-                key=tenant.encode("utf-8"),
-                value=exact_json.dump_bytes(event),
-                headers=(("content-type", b"application/cloudevents+json"),),
-            )
         )
+        message = encode_event(event, mode=ContentMode.STRUCTURED, key=tenant.encode("utf-8"))
+        key = message.key.encode() if isinstance(message.key, str) else message.key
+        messages.append(OutboxMessage(topic, key, message.value, tuple(message.headers.items())))
     return messages
 
 

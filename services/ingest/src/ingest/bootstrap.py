@@ -1,0 +1,118 @@
+"""Composition root of the ingest service: the only place that builds engines, clients and the app.
+
+``create_app`` is what `uvicorn --factory ingest.bootstrap:create_app` and ``python -m ingest`` run.
+The app's lifespan creates the Kafka clients (they need a running loop), starts the outbox relay and
+(unless disabled) the consumer; on shutdown it stops fetching, lets the batch in hand finish within
+the grace period (or abandons it, rolled back), drains the outbox and closes every client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from billing_runtime.app import ReadinessCheck, create_service_app, database_check, kafka_check
+from billing_runtime.db import create_engine
+from billing_runtime.kafka import consumer_group, create_consumer, create_producer
+from ingest.api import install_routes
+from ingest.checking import EventChecker
+from ingest.classification import load_classifier
+from ingest.consumer import SeekToStoredPositions, UsageConsumer
+from ingest.intake import Intake
+from ingest.metrics import IngestMetrics
+from ingest.outbox_relay import OutboxRelay
+from ingest.periods import TenantPeriods
+from ingest.pg_ledger import PostgresLedger
+from ingest.settings import SERVICE, IngestSettings
+
+log = logging.getLogger(__name__)
+
+USAGE_EVENTS = "usage.events.v1"
+USAGE_DLQ = "usage.events.dlq.v1"
+USAGE_AGGREGATED = "usage.aggregated.v1"
+
+
+def create_app(settings: IngestSettings | None = None) -> FastAPI:
+    settings = settings or IngestSettings()
+    checker = EventChecker(
+        load_classifier(settings.ingest_classification_rules),
+        TenantPeriods(settings.ingest_tenant_timezones, settings.ingest_default_timezone),
+    )
+    engine = create_engine(settings, SERVICE)
+    ledger = PostgresLedger(engine, settings.topic_name(USAGE_AGGREGATED))
+    group = consumer_group(settings, settings.ingest_consumer_group)
+    tasks: dict[str, asyncio.Task[None]] = {}
+
+    async def consumer_running() -> None:
+        task = tasks.get("consumer")
+        if settings.ingest_consume and (task is None or task.done()):
+            raise RuntimeError("the Kafka consumer is not running")
+
+    checks = [database_check(engine), kafka_check(settings), ReadinessCheck("consumer", consumer_running)]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        stopping = asyncio.Event()
+        producer = create_producer(settings, client_id="ingest-outbox")
+        await producer.start()
+        tasks["relay"] = asyncio.create_task(relay.run(producer, stopping), name="ingest-outbox-relay")
+        consumer = None
+        if settings.ingest_consume:
+            consumer = create_consumer(settings, group=settings.ingest_consumer_group, client_id="ingest")
+            await consumer.start()
+            consumer.subscribe(
+                [settings.topic_name(USAGE_EVENTS)], listener=SeekToStoredPositions(consumer, ledger, group)
+            )
+            usage = UsageConsumer(
+                consumer,
+                intake,
+                metrics,
+                group=group,
+                max_records=settings.ingest_batch_max_records,
+                max_wait_ms=settings.ingest_fetch_max_wait_ms,
+                after_commit=relay.wake,
+            )
+            tasks["consumer"] = asyncio.create_task(usage.run(stopping), name="ingest-consumer")
+            tasks["consumer"].add_done_callback(_report_end)
+        try:
+            yield
+        finally:
+            stopping.set()
+            await _finish(list(tasks.values()), settings.ingest_shutdown_grace_seconds)
+            await relay.drain(producer)
+            if consumer is not None:
+                await consumer.stop()
+            await producer.stop()
+            await engine.dispose()
+
+    app = create_service_app(settings, name=SERVICE, checks=checks, lifespan=lifespan)
+    metrics = IngestMetrics(app.state.metrics)
+    intake = Intake(
+        checker,
+        ledger,
+        metrics,
+        dlq_topic=settings.topic_name(USAGE_DLQ),
+        max_event_bytes=settings.ingest_max_event_bytes,
+    )
+    relay = OutboxRelay(engine, metrics, batch=settings.ingest_outbox_batch)
+    install_routes(app, intake, engine, settings.ingest_max_request_bytes)
+    return app
+
+
+def _report_end(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the Kafka consumer stopped", exc_info=task.exception())
+
+
+async def _finish(tasks: list[asyncio.Task[None]], grace: float) -> None:
+    """Let running work end by itself within ``grace`` seconds, then cancel (rolling back)."""
+    if not tasks:
+        return
+    _, pending = await asyncio.wait(tasks, timeout=grace)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

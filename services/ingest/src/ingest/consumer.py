@@ -1,0 +1,108 @@
+"""The Kafka side: fetch batches from usage.events.v1, record each in one transaction, then move on.
+
+Positions are stored in PostgreSQL with the batch, and on every assignment the consumer seeks to
+them, so Kafka's committed offsets are only informational (committed after the database commit).
+A batch whose write fails is retried as a whole until it succeeds or the service stops; since the
+ledger is idempotent, a retry after an unseen commit counts nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from aiokafka import ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
+
+from ingest.intake import Intake, KafkaBatchReport
+from ingest.ledger_port import UsageLedger
+from ingest.metrics import IngestMetrics
+
+log = logging.getLogger(__name__)
+RETRY_CEILING_SECONDS = 5.0
+
+
+class SeekToStoredPositions(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, consumer: Any, ledger: UsageLedger, group: str) -> None:
+        self._consumer = consumer
+        self._ledger = ledger
+        self._group = group
+
+    async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
+        """Nothing to flush: a batch in flight stores its positions with GREATEST, never backwards."""
+
+    async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
+        for topic in sorted({tp.topic for tp in assigned}):
+            stored = await self._ledger.positions(self._group, topic)
+            for tp in assigned:
+                if tp.topic == topic and tp.partition in stored:
+                    self._consumer.seek(tp, stored[tp.partition])
+        log.info("assigned %s", sorted((tp.topic, tp.partition) for tp in assigned))
+
+
+class UsageConsumer:
+    def __init__(
+        self,
+        consumer: Any,
+        intake: Intake,
+        metrics: IngestMetrics,
+        *,
+        group: str,
+        max_records: int,
+        max_wait_ms: int,
+        after_commit: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._consumer = consumer
+        self._intake = intake
+        self._metrics = metrics
+        self._group = group
+        self._max_records = max_records
+        self._max_wait_ms = max_wait_ms
+        self._after_commit = after_commit
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Fetch and record until ``stopping`` is set; the batch in hand is finished first."""
+        while not stopping.is_set():
+            fetched = await self._consumer.getmany(
+                timeout_ms=self._max_wait_ms, max_records=self._max_records
+            )
+            records = [record for batch in fetched.values() for record in batch]
+            if not records:
+                continue
+            report = await self._record(records, stopping)
+            if report is None:
+                return
+            self._after_commit()
+            await self._commit_to_kafka(report)
+
+    async def _record(self, records: list[Any], stopping: asyncio.Event) -> KafkaBatchReport | None:
+        delay = 0.1
+        while True:
+            try:
+                return await self._intake.from_kafka(records, self._group)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                if stopping.is_set():
+                    log.warning("batch of %d records abandoned at shutdown (rolled back)", len(records))
+                    return None
+                log.exception(
+                    "recording a batch of %d records failed; retrying in %.1fs", len(records), delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_CEILING_SECONDS)
+
+    async def _commit_to_kafka(self, report: KafkaBatchReport) -> None:
+        offsets = {TopicPartition(p.topic, p.partition): p.next_offset for p in report.positions}
+        try:
+            await self._consumer.commit(offsets)
+        except KafkaError as error:  # informational only: the database holds the real positions
+            log.info("kafka offset commit skipped: %r", error)
+        for tp, next_offset in offsets.items():
+            highwater = self._consumer.highwater(tp)
+            if highwater is not None:
+                self._metrics.consumer_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(
+                    max(0, highwater - next_offset)
+                )

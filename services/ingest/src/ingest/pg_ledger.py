@@ -1,0 +1,206 @@
+"""The usage ledger in PostgreSQL: one transaction per batch, a handful of statements, no per-event trip.
+
+Per batch: claim the (source, id) pairs in ``event_ids`` (ON CONFLICT DO NOTHING RETURNING tells
+which are new), COPY the new events into the month-partitioned ``raw_events``, add their in-memory
+sums to ``usage_aggregates`` in one upsert, queue notifications and dead letters in ``outbox`` and
+move the stored partition positions forward, then commit. Rows are written in key order so that
+concurrent writers (the consumer and HTTP requests) lock in the same order and cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ingest.aggregation import AggregateTotal, aggregate
+from ingest.events import UsageEvent
+from ingest.ledger_port import LedgerBatch, LedgerOutcome
+from ingest.outbox_messages import OutboxMessage, aggregated_notifications
+
+RAW_COLUMNS = (
+    "source",
+    "id",
+    "event_time",
+    "type",
+    "tenant_id",
+    "site_id",
+    "category",
+    "period",
+    "quantity",
+    "payload",
+)
+FIRST_PARTITIONED_YEAR = 2000
+LAST_PARTITIONED_YEAR = 2199
+
+_CLAIM_IDS = """
+INSERT INTO event_ids (source, id, event_time)
+SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
+ON CONFLICT DO NOTHING
+RETURNING source, id
+"""
+_ADD_AGGREGATES = """
+INSERT INTO usage_aggregates AS a (tenant_id, site_id, category, period, quantity, events, last_change)
+SELECT t.tenant_id, t.site_id, t.category, t.period, t.quantity, t.events, nextval('aggregate_changes')
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::bigint[])
+     AS t(tenant_id, site_id, category, period, quantity, events)
+ON CONFLICT (tenant_id, period, site_id, category) DO UPDATE
+SET quantity = a.quantity + EXCLUDED.quantity,
+    events = a.events + EXCLUDED.events,
+    last_change = EXCLUDED.last_change,
+    updated_at = now()
+RETURNING tenant_id, site_id, category, period, quantity, events
+"""
+_QUEUE_OUTBOX = """
+INSERT INTO outbox (topic, key, value, headers)
+SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::bytea[])
+"""
+_STORE_POSITIONS = """
+INSERT INTO consumer_positions AS p (consumer_group, topic, partition, next_offset)
+SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[])
+ON CONFLICT (consumer_group, topic, partition) DO UPDATE
+SET next_offset = GREATEST(p.next_offset, EXCLUDED.next_offset), updated_at = now()
+"""
+_READ_POSITIONS = """
+SELECT partition, next_offset FROM consumer_positions WHERE consumer_group = $1 AND topic = $2
+"""
+
+
+def encode_headers(headers: Iterable[tuple[str, bytes]]) -> bytes:
+    """Kafka headers as stored in the outbox: a JSON list of [name, hex value] (values are bytes)."""
+    return json.dumps([[name, value.hex()] for name, value in headers]).encode()
+
+
+def decode_headers(stored: bytes) -> tuple[tuple[str, bytes], ...]:
+    return tuple((name, bytes.fromhex(value)) for name, value in json.loads(stored))
+
+
+def month_partition(instant: datetime) -> tuple[str, datetime, datetime] | None:
+    """The raw_events partition for an event time (UTC months); None means the default partition."""
+    moment = instant.astimezone(UTC)
+    if not FIRST_PARTITIONED_YEAR <= moment.year <= LAST_PARTITIONED_YEAR:
+        return None
+    start = datetime(moment.year, moment.month, 1, tzinfo=UTC)
+    end = datetime(moment.year + moment.month // 12, moment.month % 12 + 1, 1, tzinfo=UTC)
+    return f"raw_events_{moment.year:04d}_{moment.month:02d}", start, end
+
+
+@asynccontextmanager
+async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
+    """The pooled asyncpg connection itself, for COPY and array parameters."""
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        yield raw.driver_connection
+
+
+class PostgresLedger:
+    def __init__(self, engine: AsyncEngine, aggregated_topic: str) -> None:
+        self._engine = engine
+        self._aggregated_topic = aggregated_topic
+        self._partitions: set[str] = set()
+        self._partition_lock = asyncio.Lock()
+
+    async def record(self, batch: LedgerBatch) -> LedgerOutcome:
+        events = sorted(batch.events, key=lambda event: (event.source, event.id))
+        await self._ensure_partitions(events)
+        async with driver_connection(self._engine) as connection, connection.transaction():
+            fresh = await self._claim(connection, events)
+            if fresh:
+                await connection.copy_records_to_table(
+                    "raw_events", records=[_raw_row(event) for event in fresh], columns=RAW_COLUMNS
+                )
+            totals = await self._add(connection, fresh)
+            messages = [*aggregated_notifications(totals, self._aggregated_topic), *batch.dead_letters]
+            await _queue(connection, messages)
+            if batch.positions:
+                await connection.execute(
+                    _STORE_POSITIONS,
+                    [batch.consumer_group] * len(batch.positions),
+                    [p.topic for p in batch.positions],
+                    [p.partition for p in batch.positions],
+                    [p.next_offset for p in batch.positions],
+                )
+        return LedgerOutcome({(event.source, event.id) for event in fresh}, totals)
+
+    async def positions(self, consumer_group: str, topic: str) -> dict[int, int]:
+        async with driver_connection(self._engine) as connection:
+            rows = await connection.fetch(_READ_POSITIONS, consumer_group, topic)
+        return {row["partition"]: row["next_offset"] for row in rows}
+
+    async def _claim(self, connection: Any, events: Sequence[UsageEvent]) -> list[UsageEvent]:
+        if not events:
+            return []
+        rows = await connection.fetch(
+            _CLAIM_IDS, [e.source for e in events], [e.id for e in events], [e.time for e in events]
+        )
+        if len(rows) == len(events):
+            return list(events)
+        new = {(row[0], row[1]) for row in rows}
+        return [event for event in events if (event.source, event.id) in new]
+
+    async def _add(self, connection: Any, fresh: Sequence[UsageEvent]) -> list[AggregateTotal]:
+        if not fresh:
+            return []
+        tallies = sorted(aggregate(fresh).items())
+        rows = await connection.fetch(
+            _ADD_AGGREGATES,
+            [key[0] for key, _ in tallies],
+            [key[1] for key, _ in tallies],
+            [key[2] for key, _ in tallies],
+            [key[3] for key, _ in tallies],
+            [tally.quantity for _, tally in tallies],
+            [tally.events for _, tally in tallies],
+        )
+        return [AggregateTotal(*row) for row in rows]
+
+    async def _ensure_partitions(self, events: Sequence[UsageEvent]) -> None:
+        """Create missing month partitions before the batch transaction (DDL takes strong locks)."""
+        needed: dict[str, tuple[datetime, datetime]] = {}
+        for event in events:
+            slot = month_partition(event.time)
+            if slot is not None and slot[0] not in self._partitions:
+                needed[slot[0]] = (slot[1], slot[2])
+        if not needed:
+            return
+        async with self._partition_lock, driver_connection(self._engine) as connection:
+            for name, (start, end) in sorted(needed.items()):
+                async with connection.transaction():
+                    # Serialise creators across processes; IF NOT EXISTS alone races on the catalogue.
+                    await connection.execute("SELECT pg_advisory_xact_lock(hashtext('ingest.raw_events'))")
+                    await connection.execute(
+                        f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF raw_events "
+                        f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
+                    )
+                self._partitions.add(name)
+
+
+def _raw_row(event: UsageEvent) -> tuple[Any, ...]:
+    return (
+        event.source,
+        event.id,
+        event.time,
+        event.type,
+        event.tenant,
+        event.site,
+        event.category,
+        event.period,
+        event.quantity,
+        event.payload,
+    )
+
+
+async def _queue(connection: Any, messages: Sequence[OutboxMessage]) -> None:
+    if not messages:
+        return
+    await connection.execute(
+        _QUEUE_OUTBOX,
+        [m.topic for m in messages],
+        [m.key for m in messages],
+        [m.value for m in messages],
+        [encode_headers(m.headers) for m in messages],
+    )

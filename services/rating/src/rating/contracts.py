@@ -257,6 +257,9 @@ class ContractService:
             raise NotFound(f"tenant {tenant_id!r} has no configuration history", tenant=tenant_id)
         return revisions
 
+    async def tenant_state(self, tenant_id: str) -> TenantState | None:
+        return await self._store.tenant(tenant_id)
+
     async def settings(self, tenant_id: str) -> dict[str, Any]:
         state = await self._store.tenant(tenant_id)
         if state is None:

@@ -18,7 +18,7 @@ from rating.clock import Clock
 from rating.config_events import period_closed
 from rating.contract_documents import document_of, load_contract, stored_contract
 from rating.dashboard import DashboardService
-from rating.errors import PeriodLocked
+from rating.errors import NotFound, PeriodLocked
 from rating.ports import RatingStore, UsageReader
 from rating.records import ClosedPeriod, TenantState
 
@@ -73,6 +73,15 @@ class PeriodCloser:
         snapshot = await self._dashboard.compute(tenant_id, period)
         await self._store.save_snapshots([snapshot], {}, "")
         return CloseResult(closed, already_closed=False)
+
+    async def closed(self, tenant_id: str, period: Period) -> ClosedPeriod:
+        closed = await self._store.closed_period(tenant_id, str(period))
+        if closed is None:
+            raise NotFound(f"period {period} of tenant {tenant_id!r} is not closed", period=str(period))
+        return closed
+
+    async def closed_periods(self, tenant_id: str) -> list[str]:
+        return await self._store.closed_periods(tenant_id)
 
     def due_periods(self, state: TenantState, closed: set[str]) -> list[Period]:
         """Periods of the tenant whose end plus grace has passed since it was onboarded."""

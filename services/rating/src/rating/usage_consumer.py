@@ -1,0 +1,150 @@
+"""Keeps the dashboard current from usage.aggregated.v1.
+
+Notifications only say which tenant-periods changed; each is recomputed from the stored
+aggregates. Bursts are coalesced: the set of touched tenant-periods is flushed at most once
+per interval, and each flush stores the snapshots and the consumed offsets in one
+transaction (the offsets committed to Kafka afterwards are informational only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from billing_core import Period
+from billing_runtime.cloudevents_codec import CloudEventDecodeError, decode_record
+from rating.dashboard import DashboardService
+from rating.errors import RatingServiceError
+from rating.ports import RatingStore
+from rating.records import DashboardSnapshot
+
+log = logging.getLogger(__name__)
+
+
+def touched_tenant_period(data: Any) -> tuple[str, str]:
+    """The (tenant, period) a usage.aggregated.v1 notification is about; ValueError if unreadable."""
+    if not isinstance(data, dict):
+        raise ValueError("data is not an object")
+    tenant, period = data.get("tenant"), data.get("period")
+    if not isinstance(tenant, str) or not tenant or not isinstance(period, str):
+        raise ValueError("data lacks tenant or period")
+    Period.parse(period)
+    return tenant, period
+
+
+class DashboardRefresher:
+    """Collects touched tenant-periods and offsets, and flushes them as one transaction."""
+
+    def __init__(self, store: RatingStore, dashboard: DashboardService, group_id: str) -> None:
+        self._store = store
+        self._dashboard = dashboard
+        self._group_id = group_id
+        self.pending: set[tuple[str, str]] = set()
+        self.offsets: dict[tuple[str, int], int] = {}
+
+    def note(self, topic: str, partition: int, offset: int, data: Any) -> None:
+        try:
+            self.pending.add(touched_tenant_period(data))
+        except ValueError as exc:
+            log.warning("skipping unusable notification %s/%d@%d: %s", topic, partition, offset, exc)
+        self.offsets[(topic, partition)] = offset + 1
+
+    async def flush(self) -> list[DashboardSnapshot]:
+        if not self.pending and not self.offsets:
+            return []
+        snapshots: list[DashboardSnapshot] = []
+        for tenant, period in sorted(self.pending):
+            try:
+                snapshots.append(await self._dashboard.compute(tenant, Period.parse(period)))
+            except RatingServiceError as exc:  # e.g. usage of a tenant with no contract yet
+                log.info("no dashboard for %s %s: %s", tenant, period, exc.message)
+        await self._store.save_snapshots(snapshots, self.offsets, self._group_id)
+        self.pending.clear()
+        self.offsets.clear()
+        return snapshots
+
+
+class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, consumer: AIOKafkaConsumer, store: RatingStore, refresher: DashboardRefresher) -> None:
+        self._consumer = consumer
+        self._store = store
+        self._refresher = refresher
+        self._group_id = refresher._group_id
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self._refresher.flush()
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        stored = await self._store.consumer_offsets(self._group_id)
+        for tp in assigned:
+            offset = stored.get((tp.topic, tp.partition))
+            if offset is not None:
+                self._consumer.seek(tp, offset)
+
+
+class UsageConsumer:
+    def __init__(
+        self,
+        consumer: AIOKafkaConsumer,
+        store: RatingStore,
+        dashboard: DashboardService,
+        *,
+        group_id: str,
+        topic: str,
+        coalesce_seconds: float,
+        metrics: CollectorRegistry | None = None,
+    ) -> None:
+        self._consumer = consumer
+        self._store = store
+        self._topic = topic
+        self._coalesce = coalesce_seconds
+        self.refresher = DashboardRefresher(store, dashboard, group_id)
+        self._flushes = Counter("rating_dashboard_flushes_total", "Dashboard flushes", registry=metrics)
+        self._recompute = Histogram(
+            "rating_dashboard_flush_seconds", "Time to recompute and store a flush", registry=metrics
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._consumer.subscribe(
+            [self._topic], listener=_SeekToStored(self._consumer, self._store, self.refresher)
+        )
+        last_flush = time.monotonic()
+        while not stop.is_set():
+            wait = max(0.0, self._coalesce - (time.monotonic() - last_flush))
+            batch = await self._consumer.getmany(timeout_ms=int(max(wait, 0.01) * 1000), max_records=10_000)
+            for tp, records in batch.items():
+                for record in records:
+                    try:
+                        data = decode_record(record).get_data()
+                    except CloudEventDecodeError as exc:
+                        data = None
+                        log.warning(
+                            "undecodable notification at %s/%d@%d: %s",
+                            tp.topic,
+                            tp.partition,
+                            record.offset,
+                            exc,
+                        )
+                    self.refresher.note(tp.topic, tp.partition, record.offset, data)
+            if time.monotonic() - last_flush >= self._coalesce:
+                if self.refresher.offsets:
+                    started = time.perf_counter()
+                    offsets = dict(self.refresher.offsets)
+                    await self.refresher.flush()
+                    self._recompute.observe(time.perf_counter() - started)
+                    self._flushes.inc()
+                    await self._commit_informational(offsets)
+                last_flush = time.monotonic()
+
+    async def _commit_informational(self, offsets: dict[tuple[str, int], int]) -> None:
+        try:
+            await self._consumer.commit(
+                {TopicPartition(topic, part): off for (topic, part), off in offsets.items()}
+            )
+        except Exception as exc:  # the stored offsets are the ones that count
+            log.info("informational Kafka commit failed: %s", exc)

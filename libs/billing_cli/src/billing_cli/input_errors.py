@@ -35,10 +35,14 @@ def describe_input_error(error: Exception) -> list[str]:
     if isinstance(error, ContractSyntaxError):
         return [f"contract error: {error}"]
     if isinstance(error, RatingError):
+        message = str(error)
+        named = (error.tenant, error.site, error.category or "", error.period)
+        if all(part in message for part in named):
+            return [f"cannot rate: {message}"]
         category = error.category if error.category is not None else "-"
         return [
             f"cannot rate: tenant {error.tenant}, site {error.site}, category {category}, "
-            f"period {error.period}: {error}"
+            f"period {error.period}: {message}"
         ]
     if isinstance(error, OSError):
         if error.filename is None:

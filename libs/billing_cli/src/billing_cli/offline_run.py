@@ -1,9 +1,9 @@
 """The offline run: rate a contract's periods in order from a file of events, without a server.
 
 Every amount comes from billing_core: events are aggregated by ``aggregate_events``
-(duplicates by source and id count once), each period is rated by ``rate_invoice``
-against the ledger of the invoices before it, and ``record_invoice`` carries each
-site's contract-year billed-to-date into the next period. This module only decides
+(duplicates by source and id count once) and the periods are rated in order by
+``rate_run_with_ledger``, which records each invoice before rating the next so each
+site's contract-year billed-to-date carries into the next period. This module only decides
 which periods to rate and keeps note of usage it could not put on an invoice.
 """
 
@@ -20,8 +20,7 @@ from billing_core import (
     PeriodUsage,
     UsageEvent,
     aggregate_events,
-    rate_invoice,
-    record_invoice,
+    rate_run_with_ledger,
 )
 
 from .invoice_numbers import RunNumbering
@@ -94,7 +93,7 @@ def plan_run(contract: Contract, events: Iterable[UsageEvent], through: Period |
     first = contract.start_period
     if last < first:
         raise NoPeriodsError(f"period {last} is before the contract start {first}")
-    notes.extend(_unrated_notes(usage, first, last))
+    notes.extend(_unrated_notes(usage, last))
     return RunPlan(usage, tuple(periods_between(first, last)), tuple(notes))
 
 
@@ -103,31 +102,36 @@ def rate_plan(
     plan: RunPlan,
     *,
     numbering: RunNumbering | None = None,
-    on_period: Callable[[Invoice], None] | None = None,
+    on_period: Callable[[Period], None] | None = None,
 ) -> RunResult:
-    """Rate the planned periods in order, each against the ledger of the invoices before it.
+    """Rate the planned periods in order with billing_core's ``rate_run_with_ledger``.
 
+    ``on_period`` is told each period just before it is rated (when its number is given).
     billing_core's RatingError (a category with no rate) passes through unchanged so the
     caller can name tenant, site, category and period.
     """
     numbering = numbering or RunNumbering()
-    result = RunResult(notes=list(plan.notes))
-    first = plan.periods[0] if plan.periods else None
-    for period in plan.periods:
-        known = {p: u for p, u in plan.usage.items() if first is not None and first <= p <= period}
-        invoice = rate_invoice(
-            contract, period, known, result.ledger, number=numbering.next_for(period), status=OFFLINE_STATUS
-        )
-        result.ledger = record_invoice(result.ledger, invoice)
-        result.invoices.append(invoice)
-        result.notes.extend(
-            f"{period}: site {item.site} category {item.category}: {item.events} events "
-            f"(quantity {item.quantity}) not billed: {item.reason}"
-            for item in invoice.unbillable
-        )
+    if not plan.periods:
+        return RunResult(notes=list(plan.notes))
+
+    def number_for(period: Period, _position: int) -> str:
         if on_period is not None:
-            on_period(invoice)
-    return result
+            on_period(period)
+        return numbering.next_for(period)
+
+    last = plan.periods[-1]
+    usage = {period: usage for period, usage in plan.usage.items() if period <= last}
+    invoices, ledger = rate_run_with_ledger(
+        contract, usage, last, number_for=number_for, status=OFFLINE_STATUS
+    )
+    notes = list(plan.notes)
+    notes.extend(
+        f"{invoice.period}: site {item.site} category {item.category} period {item.period}: "
+        f"{item.events} events (quantity {item.quantity}) not billed: {item.reason}"
+        for invoice in invoices
+        for item in invoice.unbillable
+    )
+    return RunResult(invoices, ledger, notes)
 
 
 def run_offline(
@@ -141,13 +145,8 @@ def run_offline(
     return rate_plan(contract, plan_run(contract, events, through), numbering=numbering)
 
 
-def _unrated_notes(usage: Mapping[Period, PeriodUsage], first: Period, last: Period) -> list[str]:
-    """Usage outside the rated periods is named, so a short --through never hides events."""
-    before = sum(_event_count(u) for p, u in usage.items() if p < first)
+def _unrated_notes(usage: Mapping[Period, PeriodUsage], last: Period) -> list[str]:
+    """Usage after the last rated period is named, so a short --through never hides events.
+    (Usage before the contract start is reported by billing_core as unbillable.)"""
     after = sum(_event_count(u) for p, u in usage.items() if p > last)
-    notes = []
-    if before:
-        notes.append(f"{before} events before the contract start {first} are not rated")
-    if after:
-        notes.append(f"{after} events after {last} are not rated in this run")
-    return notes
+    return [f"{after} events after {last} are not rated in this run"] if after else []

@@ -1,0 +1,60 @@
+"""A closed period's dashboard figures equal the offline `billing run` for the same contract and
+events (aggregates loaded directly into ingest's table)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from conftest import EXAMPLE_CONTRACT, EXAMPLE_EVENTS, contract_yaml
+
+BILLING = str(Path(sys.executable).parent / "billing")
+YAML = {"content-type": "application/yaml", "x-actor": "ops"}
+
+
+def _comparable(invoice: dict) -> dict:
+    body = {key: value for key, value in invoice.items() if key not in ("number", "status")}
+    body["verification"] = {k: v for k, v in invoice["verification"].items() if k != "checksum"}
+    return body
+
+
+async def test_closed_period_dashboard_equals_billing_run(client, clock, load_example_usage, tmp_path):
+    out = tmp_path / "out"
+    run = subprocess.run(
+        [
+            BILLING,
+            "run",
+            "--contract",
+            str(EXAMPLE_CONTRACT),
+            "--events",
+            str(EXAMPLE_EVENTS),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert (
+        await client.put("/v1/contracts/t_dash", content=contract_yaml("t_dash"), headers=YAML)
+    ).status_code == 201
+    await load_example_usage("t_dash")
+    clock.set(datetime(2027, 1, 5, tzinfo=UTC))
+    for period in ("2026-03", "2026-07", "2026-12"):
+        closed = await client.post(f"/v1/periods/t_dash/{period}/close")
+        assert closed.status_code == 201, closed.text
+        assert closed.json()["high_water"]["event_count"] > 0
+        board = (await client.get("/v1/dashboard", params={"tenant": "t_dash", "period": period})).json()
+        assert board["status"] == "closed"
+        offline = json.loads((out / period / "invoice.json").read_text())
+        ours = _comparable(board["invoice"])
+        ours["tenant"] = "acme"
+        assert ours == _comparable(offline), period
+        for site, offline_site in zip(board["sites"], offline["sites"], strict=True):
+            assert site["lines"] == offline_site["lines"]
+            assert site["billed_to_date"] == offline_site["billed_to_date"]
+            assert site["cap_remaining"] == offline_site["cap_remaining"]

@@ -17,10 +17,10 @@ import httpx
 import pytest
 import pytest_asyncio
 import sqlalchemy as sa
-from billing_core import aggregate_events
-from billing_io.events_jsonl import iter_events
 from fastapi import FastAPI
 
+from billing_core import aggregate_events
+from billing_io.events_jsonl import iter_events
 from billing_runtime.db import create_engine
 from rating.bootstrap import create_app
 from rating.clock import FixedClock
@@ -95,9 +95,9 @@ async def load_example_usage(migrated: None, rating_settings: RatingSettings) ->
             async with engine.begin() as conn:
                 await conn.execute(
                     sa.text(
-                        "INSERT INTO usage_aggregates (tenant_id, period, site_id, category, quantity, events, "
-                        "last_change) VALUES (:tenant_id, :period, :site_id, :category, :quantity, :events, "
-                        "nextval('aggregate_changes'))"
+                        "INSERT INTO usage_aggregates (tenant_id, period, site_id, category, quantity, "
+                        "events, last_change) VALUES (:tenant_id, :period, :site_id, :category, :quantity, "
+                        ":events, nextval('aggregate_changes'))"
                     ),
                     rows,
                 )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal, Inexact, InvalidOperation, Overflow
-from fractions import Fraction
 
 __all__ = [
     "CURRENCIES",
@@ -93,16 +92,17 @@ def round_amount(value: Decimal, currency: Currency) -> Decimal:
 
 
 def prorate(amount: Decimal, numerator: int, denominator: int, currency: Currency) -> Decimal:
-    """round(amount × numerator / denominator) computed on exact fractions (no double rounding)."""
+    """round(amount × numerator / denominator), half-up, computed on exact integers (no double rounding)."""
     if denominator <= 0:
         raise ValueError("proration denominator must be positive")
-    exact = Fraction(amount) * numerator / denominator
-    scale = 10**currency.minor_units
-    scaled = exact * scale
-    magnitude = abs(scaled)
-    rounded = int(magnitude + Fraction(1, 2)) if magnitude.denominator != 1 else int(magnitude)
-    units = rounded if scaled >= 0 else -rounded
-    return Decimal(units).scaleb(-currency.minor_units)
+    top, bottom = (
+        _EXACT.multiply(amount, numerator).scaleb(currency.minor_units, context=_EXACT).as_integer_ratio()
+    )
+    bottom *= denominator
+    units, remainder = divmod(abs(top), bottom)
+    if 2 * remainder >= bottom:
+        units += 1
+    return Decimal(units if top >= 0 else -units).scaleb(-currency.minor_units)
 
 
 def format_amount(amount: Decimal, currency: Currency) -> str:

@@ -1,0 +1,130 @@
+"""What-if preview on a hand-checked example, the close scheduler, and dashboard extras."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from billing_core import Period
+from rating.contracts import Author, ContractService
+from rating.errors import PeriodLocked
+from rating.pricing_preview import PricingPreview
+
+SMALL = {
+    "tenant": "small",
+    "name": "Small Co",
+    "currency": "USD",
+    "contract_start": "2026-01-01",
+    "sites": [
+        {
+            "id": "s1",
+            "name": "Site 1",
+            "pricing": [
+                {
+                    "effective_from": "2026-01-01",
+                    "rates": {"standard": "1.00"},
+                    "minimum": {"amount": "150.00"},
+                }
+            ],
+        }
+    ],
+}
+OPS = Author("ops", "test")
+
+
+async def test_preview_difference_on_a_hand_checked_example(store, usage, clock, closer, contracts):
+    await contracts.put_contract("small", SMALL, "small.yaml", OPS)
+    usage.add("small", "s1", "standard", "2026-01", "100", 4)
+    usage.add("small", "s1", "standard", "2026-02", "200", 5)
+    clock.set(datetime(2026, 3, 10, tzinfo=UTC))
+    await closer.close("small", Period(2026, 1), actor="ops")
+    await closer.close("small", Period(2026, 2), actor="ops")
+    preview = await PricingPreview(store, usage, clock).preview(
+        "small", "s1", {"rates": {"standard": "1.50"}}, count=2
+    )
+    # January: 100 × 1.00 = 100.00 + shortfall 50.00 = 150.00; proposed 100 × 1.50 = 150.00, no shortfall.
+    # February: 200 × 1.00 = 200.00; proposed 200 × 1.50 = 300.00.
+    assert [(r["period"], r["current"], r["proposed"], r["difference"]) for r in preview["rows"]] == [
+        ("2026-01", "150.00", "150.00", "0.00"),
+        ("2026-02", "200.00", "300.00", "100.00"),
+    ]
+    assert preview["total_difference"] == "100.00"
+    assert preview["assumed_effective_from"] == "2026-01-01"
+    # the preview changed nothing
+    assert len(await contracts.history("small")) == 1
+
+
+async def test_preview_uses_only_the_last_n_closed_periods(store, usage, clock, closer, contracts):
+    await contracts.put_contract("small", SMALL, "small.yaml", OPS)
+    usage.add("small", "s1", "standard", "2026-01", "100")
+    usage.add("small", "s1", "standard", "2026-02", "200")
+    clock.set(datetime(2026, 3, 10, tzinfo=UTC))
+    for month in (1, 2):
+        await closer.close("small", Period(2026, month), actor="ops")
+    preview = await PricingPreview(store, usage, clock).preview(
+        "small", "s1", {"rates": {"standard": "2.00"}}, count=1
+    )
+    assert preview["periods"] == ["2026-02"]
+    assert preview["rows"][0]["difference"] == "200.00"
+
+
+async def test_scheduler_closes_after_grace_and_leaves_history_alone(store, usage, clock, closer, contracts):
+    clock.set(datetime(2026, 3, 20, tzinfo=UTC))
+    await contracts.put_contract("small", SMALL, "small.yaml", OPS)
+    await contracts.put_settings("small", {"grace_hours": 48}, OPS)
+    clock.set(datetime(2026, 4, 2, 23, 59, tzinfo=UTC))
+    assert await closer.close_due() == []
+    clock.set(datetime(2026, 4, 3, 0, 0, tzinfo=UTC))
+    closed = await closer.close_due()
+    # January and February had ended before onboarding: closing them is left to a person.
+    assert [c.period for c in closed] == ["2026-03"]
+    assert closed[0].closed_by == "scheduler"
+    assert await closer.close_due() == []
+    events = [m.event for m in store.outbox if m.event["type"] == "billing.period.closed.v1"]
+    assert [e["data"]["period"] for e in events] == ["2026-03"]
+    assert events[0]["data"]["config_revision"] == 2
+
+
+async def test_close_freezes_the_configuration_used(store, clock, closer, contracts: ContractService):
+    await contracts.put_contract("small", SMALL, "small.yaml", OPS)
+    clock.set(datetime(2026, 4, 1, tzinfo=UTC))
+    result = await closer.close("small", Period(2026, 3), actor="ops")
+    await contracts.add_site_version("small", "s1", {"rates": {"standard": "2.00"}}, OPS)
+    frozen = await contracts.contract_for_period("small", Period(2026, 3))
+    assert frozen["frozen"] is True
+    assert frozen["sites"][0]["terms"]["rates"]["standard"] == "1.00"
+    assert result.closed.contract["sites"][0]["pricing"] == SMALL["sites"][0]["pricing"]
+
+
+async def test_period_before_contract_start_cannot_close(closer, contracts, clock):
+    await contracts.put_contract("small", SMALL, "small.yaml", OPS)
+    with pytest.raises(PeriodLocked, match="before the contract start"):
+        await closer.close("small", Period(2025, 12), actor="ops")
+
+
+async def test_dashboard_shows_minimum_progress_and_cap_projection(
+    contracts, dashboard, usage, clock, contract_data
+):
+    await contracts.put_contract("acme", contract_data, "contract.yaml", OPS)
+    clock.set(datetime(2026, 3, 11, tzinfo=UTC))  # 10 of 31 days elapsed
+    usage.add("acme", "nyc-01", "standard", "2026-03", "300")
+    usage.add("acme", "nyc-01", "expedited", "2026-03", "40")
+    usage.add("acme", "bos-02", "standard", "2026-03", "1000")
+    body = await dashboard.view("acme", None)
+    assert body["period"] == "2026-03" and body["status"] == "open"
+    nyc = next(s for s in body["sites"] if s["site"] == "nyc-01")
+    assert nyc["minimum_progress"] == {
+        "minimum": "500.00",
+        "due": "500.00",
+        "eligible": "460.00",
+        "shortfall": "40.00",
+        "met": False,
+    }
+    assert [line["amount"] for line in nyc["lines"]] == ["100.00", "360.00", "40.00"]
+    bos = next(s for s in body["sites"] if s["site"] == "bos-02")
+    # bos-02: cap 6000.00; January and February paid their 300.00 minimum; March has 1000 × 1.20
+    # = 1200.00 in 10 days, so 4200.00 remain at 120.00/day: 35 more days from 11 March.
+    assert bos["billed_to_date"] == "1800.00"
+    assert bos["cap_remaining"] == "4200.00"
+    assert bos["projected_cap"] == {"reached": False, "date": "2026-04-15"}

@@ -135,4 +135,8 @@ class MemoryUsage:
         rows = [
             row for (tenant, *_), row in self.rows.items() if tenant == tenant_id and row.period == period
         ]
-        return {"event_count": sum(row.events for row in rows), "aggregates": len(rows)}
+        return {
+            "last_change": len(rows),
+            "event_count": sum(row.events for row in rows),
+            "aggregates": len(rows),
+        }

@@ -15,6 +15,7 @@ from typing import TextIO
 from .input_errors import EXIT_BAD_INPUT, INPUT_ERRORS, describe_input_error
 from .run_command import add_run_parser
 from .validate_command import add_validate_parser
+from .what_if_command import add_what_if_parser
 
 __all__ = ["build_parser", "main"]
 
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     add_run_parser(commands)
     add_validate_parser(commands)
+    add_what_if_parser(commands)
     return parser
 
 

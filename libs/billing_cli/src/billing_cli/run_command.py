@@ -11,20 +11,14 @@ from billing_core import Period
 from billing_io.contract_yaml import load_contract
 from billing_io.events_jsonl import read_events
 
+from .input_arguments import add_input_arguments, period_argument
 from .invoice_numbers import DEFAULT_PREFIX, RunNumbering
 from .offline_run import plan_run, rate_plan
 from .progress import Progress
 from .run_outputs import write_period_outputs
 from .run_table import render_table
 
-__all__ = ["add_run_parser", "period_argument", "run"]
-
-
-def period_argument(text: str) -> Period:
-    try:
-        return Period.parse(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+__all__ = ["add_run_parser", "run"]
 
 
 def add_run_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,8 +28,7 @@ def add_run_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         description="Rate every period from the contract start through --through, in order, "
         "carrying each site's contract-year billed-to-date, and write DIR/<YYYY-MM>/invoice.json.",
     )
-    parser.add_argument("--contract", required=True, type=Path, help="contract file (YAML or JSON)")
-    parser.add_argument("--events", required=True, type=Path, help="usage events, one CloudEvent per line")
+    add_input_arguments(parser)
     parser.add_argument("--out", required=True, type=Path, help="directory for the per-period outputs")
     parser.add_argument(
         "--through",

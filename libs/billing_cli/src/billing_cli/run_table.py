@@ -15,6 +15,8 @@ from billing_core import (
     format_amount,
 )
 
+from .text_table import text_table
+
 __all__ = ["HEADERS", "invoice_row", "render_table"]
 
 HEADERS = ("period", "number", "sites", "events", "usage", "shortfall", "cap credit", "adjustments", "total")
@@ -40,18 +42,7 @@ def invoice_row(invoice: Invoice) -> tuple[str, ...]:
 
 
 def render_table(invoices: Sequence[Invoice]) -> str:
-    """Text columns, left-aligned labels and right-aligned figures, currency in the title."""
-    rows = [HEADERS, *(invoice_row(invoice) for invoice in invoices)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADERS))]
-    text_columns = 2  # period and number read left to right; the rest are figures
-
-    def line(row: Sequence[str]) -> str:
-        cells = (
-            cell.ljust(width) if i < text_columns else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        )
-        return "  ".join(cells).rstrip()
-
+    """A title naming tenant and currency, then one row per invoice."""
     title = f"{invoices[0].tenant} ({invoices[0].currency})" if invoices else "no invoices"
-    rule = "  ".join("-" * width for width in widths)
-    return "\n".join([title, line(HEADERS), rule, *(line(row) for row in rows[1:])]) + "\n"
+    rows = [invoice_row(invoice) for invoice in invoices]
+    return "\n".join([title, *text_table(HEADERS, rows, label_columns=2)]) + "\n"

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import TextIO
 
 from billing_io.contract_yaml import load_contract
 from billing_io.events_jsonl import read_events
+
+from .input_arguments import add_input_arguments
 
 __all__ = ["add_validate_parser", "validate"]
 
@@ -19,8 +20,7 @@ def add_validate_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
         help="check a contract file (and an event file) and report every problem",
         description="Load a contract as `billing run` would and report every problem with its file and path.",
     )
-    parser.add_argument("--contract", required=True, type=Path, help="contract file (YAML or JSON)")
-    parser.add_argument("--events", type=Path, help="also check a JSON Lines event file")
+    add_input_arguments(parser, events_required=False)
     parser.set_defaults(handler=validate)
 
 

@@ -56,3 +56,6 @@ clean: down
 
 bench-invoice: setup
 	$(PY) bench/bench_invoice.py
+
+bench-dashboard: up
+	$(PY) bench/bench_dashboard.py

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from types import MappingProxyType
 from typing import Final, TypeVar
 
@@ -122,11 +123,16 @@ class Contract:
     def start_period(self) -> Period:
         return Period.of_date(self.contract_start)
 
+    @cached_property
+    def _sites_by_id(self) -> dict[str, Site]:
+        return {site.id: site for site in self.sites}
+
     def site(self, site_id: str) -> Site | None:
-        for site in self.sites:
-            if site.id == site_id:
-                return site
-        return None
+        return self._sites_by_id.get(site_id)
+
+    @property
+    def site_ids(self) -> frozenset[str]:
+        return frozenset(self._sites_by_id)
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
+from typing import Any
 
 from .invoice import CAP_CREDIT, MINIMUM_SHORTFALL, PRIOR_PERIOD_ADJUSTMENT, Invoice
-from .money import exact_add
+from .money import exact_add, exact_sum
 from .periods import ContractYear, Period
 
 __all__ = ["BillingLedger", "PeriodCharges", "record_invoice"]
@@ -100,31 +101,59 @@ def record_invoice(ledger: BillingLedger, invoice: Invoice) -> BillingLedger:
     charges = dict(ledger.charges)
     billed = dict(ledger.billed)
     unbillable = dict(ledger.unbillable)
+    # Touched charges are accumulated in plain dicts and frozen once at the end.
+    amounts: dict[tuple[str, Period], dict[str, Decimal]] = {}
+    quantities: dict[tuple[str, Period], dict[str, Decimal]] = {}
+    shortfalls: dict[tuple[str, Period], Decimal] = {}
 
-    def bill(site: str, year: Period, amount: Decimal) -> None:
-        billed[(site, year)] = exact_add(billed.get((site, year), Decimal(0)), amount)
+    zero = Decimal(0)
+
+    def add(table: dict[Any, Decimal], key: Any, amount: Decimal) -> None:
+        table[key] = exact_sum(table.get(key, zero), amount)
+
+    years: dict[str | None, Period] = {}
+
+    def year_of(label: str | None, where: str) -> Period:
+        if label not in years:
+            years[label] = _year_start(label, where)
+        return years[label]
 
     for section in invoice.sites:
         where = f"invoice {invoice.number} site {section.site}"
-        own_year = _year_start(section.contract_year, where)
+        own_year = year_of(section.contract_year, where)
         for line in section.lines:
             if not line.billed:
                 continue
             if line.kind == CAP_CREDIT:
-                bill(section.site, _year_start(line.contract_year, f"{where} cap credit"), line.amount)
+                add(
+                    billed,
+                    (section.site, year_of(line.contract_year, f"{where} cap credit")),
+                    line.amount,
+                )
                 continue
             period, year = invoice.period, own_year
             if line.kind == PRIOR_PERIOD_ADJUSTMENT:
                 if line.period is None:
                     raise ValueError(f"{where}: adjustment line names no period")
-                period, year = line.period, _year_start(line.contract_year, f"{where} adjustment")
-            category = None if line.kind == MINIMUM_SHORTFALL else line.category
+                period, year = line.period, year_of(line.contract_year, f"{where} adjustment")
             key = (section.site, period)
-            charges[key] = charges.get(key, PeriodCharges()).plus(category, line.amount, line.quantity)
-            bill(section.site, year, line.amount)
+            if key not in amounts:
+                previous = charges.get(key, PeriodCharges())
+                amounts[key] = dict(previous.amounts)
+                quantities[key] = dict(previous.quantities)
+                shortfalls[key] = previous.shortfall
+            category = None if line.kind == MINIMUM_SHORTFALL else line.category
+            if category is None:
+                add(shortfalls, key, line.amount)
+            else:
+                add(amounts[key], category, line.amount)
+                if line.quantity is not None:
+                    add(quantities[key], category, line.quantity)
+            add(billed, (section.site, year), line.amount)
+    for key in amounts:
+        charges[key] = PeriodCharges(amounts[key], shortfalls[key], quantities[key])
     for item in invoice.unbillable:
-        key3 = (item.site, item.category, item.period)
-        unbillable[key3] = exact_add(unbillable.get(key3, Decimal(0)), item.quantity)
+        add(unbillable, (item.site, item.category, item.period), item.quantity)
     return BillingLedger(
         invoiced={**ledger.invoiced, invoice.period: invoice.number},
         charges=charges,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal, Inexact, InvalidOperation, Overflow
+from functools import lru_cache
 
 __all__ = [
     "CURRENCIES",
@@ -17,6 +18,7 @@ __all__ = [
     "currency_of",
     "exact_add",
     "exact_mul",
+    "exact_sum",
     "format_amount",
     "format_quantity",
     "format_unit_price",
@@ -33,6 +35,8 @@ MAX_QUANTITY = Decimal(10) ** 12
 
 # Arithmetic that must never round silently: an inexact result is a bug, not a value.
 _EXACT = Context(prec=200, traps=[Inexact, InvalidOperation, Overflow])
+# Wide enough that quantize and normalize never round a realistic value's integer digits.
+_WIDE = Context(prec=200)
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,11 @@ def currency_of(code: str) -> Currency:
         raise KeyError(f"unknown currency {code!r} (known: {', '.join(sorted(CURRENCIES))})") from None
 
 
+def exact_sum(a: Decimal, b: Decimal) -> Decimal:
+    """a + b, refusing to round (the two-operand form for hot loops)."""
+    return _EXACT.add(a, b)
+
+
 def exact_add(*values: Decimal) -> Decimal:
     total = Decimal(0)
     for value in values:
@@ -88,7 +97,7 @@ def exact_mul(a: Decimal, b: Decimal) -> Decimal:
 
 def round_amount(value: Decimal, currency: Currency) -> Decimal:
     """Round half-up (away from zero at exactly half) to the currency's minor unit."""
-    return value.quantize(currency.quantum, rounding=ROUND_HALF_UP, context=Context(prec=200))
+    return value.quantize(currency.quantum, rounding=ROUND_HALF_UP, context=_WIDE)
 
 
 def prorate(amount: Decimal, numerator: int, denominator: int, currency: Currency) -> Decimal:
@@ -118,15 +127,15 @@ def format_quantity(quantity: Decimal) -> str:
     """A plain decimal string without exponent or trailing zeros ("300", "0.5")."""
     if quantity == 0:
         return "0"
-    text = format(quantity.normalize(context=Context(prec=200)), "f")
+    text = format(quantity.normalize(context=_WIDE), "f")
     return text
 
 
+@lru_cache(maxsize=4096)
 def format_unit_price(price: Decimal, currency: Currency) -> str:
     """A unit price with at least the currency's minor digits and no needless trailing zeros."""
-    normal = Decimal(format_quantity(price))
-    places = max(currency.minor_units, _fraction_digits(normal))
-    return format(normal.quantize(Decimal(1).scaleb(-places)), "f")
+    places = max(currency.minor_units, _fraction_digits(price.normalize(context=_WIDE)))
+    return format(price.quantize(Decimal(1).scaleb(-places), context=_WIDE), "f")
 
 
 def _fraction_digits(value: Decimal) -> int:

@@ -36,7 +36,7 @@ from .money import (
     round_amount,
 )
 from .periods import ContractYear, Period, contract_year_of
-from .usage import PeriodUsage, UsageAggregate, UsageByPeriod, site_usage
+from .usage import UsageAggregate, UsageByPeriod
 
 __all__ = ["SitePeriodRating", "rate_invoice", "rate_run", "rate_run_with_ledger", "rate_site_period"]
 
@@ -71,16 +71,50 @@ class SitePeriodRating:
         }
 
 
+class _Pricing:
+    """Memoised lookups for one contract and one usage mapping: terms per (site, period) and
+    usage grouped by site, so rating many sites never rescans a whole period's usage."""
+
+    def __init__(self, contract: Contract, usage: UsageByPeriod) -> None:
+        self.contract = contract
+        self.currency = contract.money
+        self._usage = usage
+        self._terms: dict[tuple[str, Period], Terms | None] = {}
+        self._grouped: dict[Period, dict[str, dict[str, UsageAggregate]]] = {}
+
+    def terms(self, site_id: str, period: Period) -> Terms | None:
+        key = (site_id, period)
+        if key not in self._terms:
+            self._terms[key] = terms_for(self.contract, site_id, period)
+        return self._terms[key]
+
+    def by_site(self, period: Period) -> dict[str, dict[str, UsageAggregate]]:
+        grouped = self._grouped.get(period)
+        if grouped is None:
+            grouped = {}
+            for key, aggregate in self._usage.get(period, {}).items():
+                grouped.setdefault(key.site, {})[key.category] = aggregate
+            self._grouped[period] = grouped
+        return grouped
+
+    def usage(self, period: Period, site_id: str) -> dict[str, UsageAggregate]:
+        return self.by_site(period).get(site_id, {})
+
+
 def unbillable_reason(contract: Contract, site_id: str, period: Period) -> str | None:
     """Why a site's usage in a period cannot be billed, or None when it can."""
-    site = contract.site(site_id)
+    return _unbillable_reason(_Pricing(contract, {}), site_id, period)
+
+
+def _unbillable_reason(pricing: _Pricing, site_id: str, period: Period) -> str | None:
+    site = pricing.contract.site(site_id)
     if site is None:
         return "unknown site"
-    if period < contract.start_period:
+    if period < pricing.contract.start_period:
         return "before contract start"
     if not site.is_active_in(period):
         return "site not active in period"
-    if terms_for(contract, site_id, period) is None:
+    if pricing.terms(site_id, period) is None:
         return "no pricing in force"
     return None
 
@@ -94,11 +128,17 @@ def rate_site_period(
     the period, before the contract start, or no pricing in force): its usage is unbillable.
     Raises RatingError for usage in a category that has no rate.
     """
+    return _rate_site(_Pricing(contract, {}), site_id, period, usage)
+
+
+def _rate_site(
+    pricing: _Pricing, site_id: str, period: Period, usage: Mapping[str, UsageAggregate]
+) -> SitePeriodRating | None:
+    contract, currency = pricing.contract, pricing.currency
     site = contract.site(site_id)
-    terms = terms_for(contract, site_id, period)
+    terms = pricing.terms(site_id, period)
     if site is None or terms is None or not site.is_active_in(period):
         return None
-    currency = contract.money
     lines: list[Line] = []
     amounts: dict[str, Decimal] = {}
     events = 0
@@ -155,14 +195,12 @@ def _shortfall(
     return shortfall, Line(MINIMUM_SHORTFALL, shortfall, True, explanation)
 
 
-def _adjustment_lines(
-    contract: Contract, site_id: str, period: Period, usage: PeriodUsage, ledger: BillingLedger
-) -> list[Line]:
+def _adjustment_lines(pricing: _Pricing, site_id: str, period: Period, ledger: BillingLedger) -> list[Line]:
     """Re-rate an invoiced period (steps 1–2) and itemise what differs from what was billed."""
-    rerated = rate_site_period(contract, site_id, period, site_usage(usage, site_id))
+    rerated = _rate_site(pricing, site_id, period, pricing.usage(period, site_id))
     billed = ledger.charges_for(site_id, period)
-    currency = contract.money
-    year = contract_year_of(contract.contract_start, period).label
+    currency = pricing.currency
+    year = contract_year_of(pricing.contract.contract_start, period).label
     new_amounts = dict(rerated.amounts) if rerated else {}
     new_quantities = rerated.quantities if rerated else {}
     lines: list[Line] = []
@@ -224,23 +262,23 @@ def _cap_credit(
 
 
 def _cap_of_year(
-    contract: Contract, site_id: str, year: ContractYear, ledger: BillingLedger
+    pricing: _Pricing, site_id: str, year: ContractYear, ledger: BillingLedger
 ) -> Decimal | None:
     """The cap an earlier year's late amounts are held to: the cap in force for the last
     period of that year that was invoiced."""
     invoiced = [p for p in ledger.invoiced if year.contains(p)]
     if not invoiced:
         return None
-    terms = terms_for(contract, site_id, max(invoiced))
+    terms = pricing.terms(site_id, max(invoiced))
     return terms.annual_cap if terms else None
 
 
 def _late_unbillable(
-    contract: Contract, site_id: str, period: Period, usage: PeriodUsage, ledger: BillingLedger, reason: str
+    pricing: _Pricing, site_id: str, period: Period, ledger: BillingLedger, reason: str
 ) -> list[UnbillableUsage]:
     """Unbillable usage of an earlier period not reported on any earlier invoice."""
     items = []
-    for category, aggregate in sorted(site_usage(usage, site_id).items()):
+    for category, aggregate in sorted(pricing.usage(period, site_id).items()):
         fresh = aggregate.quantity - ledger.reported_unbillable(site_id, category, period)
         if fresh > 0:
             items.append(UnbillableUsage(site_id, category, period, fresh, 0, reason))
@@ -248,19 +286,18 @@ def _late_unbillable(
 
 
 def _site_section(
-    contract: Contract,
+    pricing: _Pricing,
     site: Site,
     period: Period,
-    usage: UsageByPeriod,
     ledger: BillingLedger,
     revisit: Iterable[Period],
 ) -> tuple[SiteSection | None, list[UnbillableUsage], int]:
-    currency = contract.money
-    current_usage = site_usage(usage.get(period, {}), site.id)
-    rating = rate_site_period(contract, site.id, period, current_usage)
+    contract, currency = pricing.contract, pricing.currency
+    current_usage = pricing.usage(period, site.id)
+    rating = _rate_site(pricing, site.id, period, current_usage)
     unbillable: list[UnbillableUsage] = []
     if rating is None and current_usage:
-        reason = unbillable_reason(contract, site.id, period) or "not billable"
+        reason = _unbillable_reason(pricing, site.id, period) or "not billable"
         unbillable = [
             UnbillableUsage(site.id, c, period, a.quantity, a.events, reason)
             for c, a in sorted(current_usage.items())
@@ -269,18 +306,17 @@ def _site_section(
     own_lines = list(rating.lines) if rating else []
     earlier_years: dict[ContractYear, list[Line]] = {}
     for earlier in revisit:
-        earlier_usage = usage.get(earlier, {})
         if ledger.is_invoiced(earlier):
-            for line in _adjustment_lines(contract, site.id, earlier, earlier_usage, ledger):
+            for line in _adjustment_lines(pricing, site.id, earlier, ledger):
                 earlier_year = contract_year_of(contract.contract_start, earlier)
                 if earlier_year == year:
                     own_lines.append(line)
                 else:
                     earlier_years.setdefault(earlier_year, []).append(line)
-        earlier_reason = unbillable_reason(contract, site.id, earlier)
+        earlier_reason = _unbillable_reason(pricing, site.id, earlier)
         if earlier_reason is not None:
-            unbillable += _late_unbillable(contract, site.id, earlier, earlier_usage, ledger, earlier_reason)
-    terms = terms_for(contract, site.id, period)
+            unbillable += _late_unbillable(pricing, site.id, earlier, ledger, earlier_reason)
+    terms = pricing.terms(site.id, period)
     cap = terms.annual_cap if terms else None
     billed_before = ledger.billed_so_far(site.id, year)
     pre_cap = exact_add(currency.zero(), *(line.amount for line in own_lines if line.billed))
@@ -290,15 +326,13 @@ def _site_section(
         year_lines = earlier_years[earlier_year]
         lines += year_lines
         year_pre_cap = exact_add(*(line.amount for line in year_lines))
-        year_cap = _cap_of_year(contract, site.id, earlier_year, ledger)
+        year_cap = _cap_of_year(pricing, site.id, earlier_year, ledger)
         credit = _cap_credit(
             year_pre_cap, year_cap, ledger.billed_so_far(site.id, earlier_year), earlier_year, currency
         )
         if credit is not None:
             lines.append(credit)
-    if not lines and not (
-        terms is not None and site.is_active_in(period) and period >= contract.start_period
-    ):
+    if not lines and not (terms is not None and site.is_active_in(period)):
         return None, unbillable, 0
     billed_to_date = exact_add(billed_before, pre_cap, own_credit.amount if own_credit else Decimal(0))
     section = SiteSection(
@@ -312,20 +346,8 @@ def _site_section(
     return section, unbillable, rating.event_count if rating else 0
 
 
-def _unknown_sites(
-    contract: Contract, usage: UsageByPeriod, periods: Iterable[Period]
-) -> list[tuple[str, Period]]:
-    known = {site.id for site in contract.sites}
-    found = set()
-    for period in periods:
-        for key in usage.get(period, {}):
-            if key.site not in known:
-                found.add((key.site, period))
-    return sorted(found, key=lambda item: (item[1], item[0]))
-
-
 def _rate_invoice(
-    contract: Contract,
+    pricing: _Pricing,
     period: Period,
     usage: UsageByPeriod,
     ledger: BillingLedger,
@@ -335,6 +357,7 @@ def _rate_invoice(
     issue_date: date | None,
     due_date: date | None,
 ) -> Invoice:
+    contract = pricing.contract
     if ledger.is_invoiced(period):
         raise ValueError(f"period {period} is already invoiced ({ledger.invoiced[period]})")
     later = sorted(p for p in ledger.invoiced if p > period)
@@ -352,20 +375,20 @@ def _rate_invoice(
     unbillable: list[UnbillableUsage] = []
     events = 0
     for site in contract.sites:
-        section, site_unbillable, site_events = _site_section(contract, site, period, usage, ledger, revisit)
+        section, site_unbillable, site_events = _site_section(pricing, site, period, ledger, revisit)
         if section is not None:
             sections.append(section)
         unbillable += site_unbillable
         events += site_events
-    for site_id, when in _unknown_sites(contract, usage, [period, *revisit]):
-        site_period_usage = usage.get(when, {})
-        if when == period:
-            unbillable += [
-                UnbillableUsage(site_id, c, when, a.quantity, a.events, "unknown site")
-                for c, a in sorted(site_usage(site_period_usage, site_id).items())
-            ]
-        else:
-            unbillable += _late_unbillable(contract, site_id, when, site_period_usage, ledger, "unknown site")
+    for when in [period, *revisit]:
+        for site_id in sorted(set(pricing.by_site(when)) - set(contract.site_ids)):
+            if when == period:
+                unbillable += [
+                    UnbillableUsage(site_id, c, when, a.quantity, a.events, "unknown site")
+                    for c, a in sorted(pricing.usage(when, site_id).items())
+                ]
+            else:
+                unbillable += _late_unbillable(pricing, site_id, when, ledger, "unknown site")
     return Invoice(
         number=number,
         tenant=contract.tenant,
@@ -402,7 +425,7 @@ def rate_invoice(
     The caller records the invoice with ``record_invoice`` once it is issued.
     """
     return _rate_invoice(
-        contract,
+        _Pricing(contract, usage),
         period,
         usage,
         ledger,
@@ -425,6 +448,7 @@ def rate_run_with_ledger(
 ) -> tuple[list[Invoice], BillingLedger]:
     """Like ``rate_run`` but also returns the ledger after the last invoice."""
     state = ledger if ledger is not None else BillingLedger()
+    pricing = _Pricing(contract, usage_by_period)
     invoices: list[Invoice] = []
     settled: set[Period] = set()
     period = contract.start_period
@@ -434,7 +458,7 @@ def rate_run_with_ledger(
                 number_for(period, len(invoices) + 1) if number_for else f"{contract.tenant.upper()}-{period}"
             )
             invoice = _rate_invoice(
-                contract, period, usage_by_period, state, frozenset(settled), number, status, None, None
+                pricing, period, usage_by_period, state, frozenset(settled), number, status, None, None
             )
             state = record_invoice(state, invoice)
             invoices.append(invoice)

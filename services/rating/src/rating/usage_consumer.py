@@ -46,6 +46,8 @@ class DashboardRefresher:
         self._group_id = group_id
         self.pending: set[tuple[str, str]] = set()
         self.offsets: dict[tuple[str, int], int] = {}
+        self.computed = 0
+        """Tenant-period recomputations so far (coalescing keeps this far below notifications)."""
 
     def note(self, topic: str, partition: int, offset: int, data: Any) -> None:
         try:
@@ -61,6 +63,7 @@ class DashboardRefresher:
         for tenant, period in sorted(self.pending):
             try:
                 snapshots.append(await self._dashboard.compute(tenant, Period.parse(period)))
+                self.computed += 1
             except RatingServiceError as exc:  # e.g. usage of a tenant with no contract yet
                 log.info("no dashboard for %s %s: %s", tenant, period, exc.message)
         await self._store.save_snapshots(snapshots, self.offsets, self._group_id)

@@ -57,5 +57,18 @@ clean: down
 bench-invoice: setup
 	$(PY) bench/bench_invoice.py
 
+# helm is built from source into .local/bin on first use (slow once; not part of `make test`).
+HELM := .local/bin/helm
+$(HELM):
+	mkdir -p .local/bin
+	GOBIN=$(CURDIR)/.local/bin go install helm.sh/helm/v4/cmd/helm@v4.3.2
+
+helm-lint: $(HELM)
+	for region in test us-prod uk-prod; do \
+	  $(HELM) lint helm/billing -f helm/billing/values-$$region.yaml || exit 1; \
+	  $(HELM) template billing helm/billing -f helm/billing/values-$$region.yaml >.local/helm-$$region.yaml || exit 1; \
+	  echo "rendered $$region: $$(grep -c '^kind:' .local/helm-$$region.yaml) objects in .local/helm-$$region.yaml"; \
+	done
+
 bench-dashboard: up
 	$(PY) bench/bench_dashboard.py

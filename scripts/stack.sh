@@ -9,7 +9,9 @@
 #
 # Settings (environment): BILLING_PG_PORT (5432), BILLING_KAFKA_PORT (9092),
 # BILLING_KAFKA_CONTROLLER_PORT (Kafka port + 1), BILLING_KAFKA_HEAP (1g), BILLING_PG_BIN
-# (PostgreSQL 15 binaries), BILLING_DB_PASSWORD (password of the `billing` role, default `billing`).
+# (PostgreSQL 15 binaries), BILLING_DB_PASSWORD (password of the `billing` role, default `billing`),
+# BILLING_SERVICE_PORT_OFFSET (added to every port of scripts/services.conf, default 0; with the other
+# port settings it lets a second clone run its own stack beside this one).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,6 +29,7 @@ DB_PASSWORD="${BILLING_DB_PASSWORD:-billing}"
 KAFKA_PORT="${BILLING_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${BILLING_KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
 KAFKA_HEAP="${BILLING_KAFKA_HEAP:-1g}"
+SERVICE_PORT_OFFSET="${BILLING_SERVICE_PORT_OFFSET:-0}"
 KAFKA_HOME="$LOCAL/kafka"
 # Every process started here carries this marker, so `down` can prove none is left behind.
 STACK_ID="$(printf '%s' "$ROOT" | sha1sum | cut -c1-12)"
@@ -292,6 +295,7 @@ registered_services() {
     local name port app
     while read -r name port app _; do
         case "$name" in ''|'#'*) continue ;; esac
+        port=$((port + SERVICE_PORT_OFFSET))
         if "$PY" -c "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec('${app%%:*}') else 1)" 2>/dev/null; then
             echo "$name $port $app installed"
         else
@@ -359,7 +363,7 @@ services_down() {
 marked_pids() {
     local dir
     for dir in /proc/[0-9]*; do
-        tr '\0' '\n' <"$dir/environ" 2>/dev/null | grep -qx "BILLING_STACK_ID=$STACK_ID" && echo "${dir#/proc/}"
+        { tr '\0' '\n' <"$dir/environ"; } 2>/dev/null | grep -qx "BILLING_STACK_ID=$STACK_ID" && echo "${dir#/proc/}"
     done
     return 0
 }
@@ -389,19 +393,26 @@ cmd_down() {
     kafka_down
     pg_down
     local leftovers pid
-    leftovers="$(marked_pids | grep -vx "$$" || true)"
+    leftovers="$(marked_pids)"
     for pid in $leftovers; do
-        [ "$pid" = "$BASHPID" ] && continue
         is_same_tree "$$" "$pid" && continue
-        say "stopping leftover process $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-80))"
+        alive "$pid" || continue
+        say "stopping leftover process $pid ($({ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | cut -c1-80))"
         kill -KILL "$pid" 2>/dev/null || true
     done
-    local port busy=""
+    # Every port the stack uses must now be free, or held by a process that is not ours (reported).
+    local port owner busy=""
     for port in "$PG_PORT" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" $(registered_services | awk '$4 == "installed" {print $2}'); do
-        if port_busy "$port"; then busy="$busy $port($(port_owner "$port"))"; fi
+        owner="$(port_owner "$port")"
+        [ -n "$owner" ] || continue
+        if { tr '\0' '\n' <"/proc/${owner%% *}/environ"; } 2>/dev/null | grep -qx "BILLING_STACK_ID=$STACK_ID"; then
+            busy="$busy $port(pid ${owner%% *})"
+        else
+            say "port $port is in use by '${owner#* }' (pid ${owner%% *}), which this stack did not start"
+        fi
     done
-    [ -z "$busy" ] || die "ports still in use after stopping the stack:$busy"
-    say "stack down; ports $PG_PORT, $KAFKA_PORT, $KAFKA_CONTROLLER_PORT free"
+    [ -z "$busy" ] || die "ports still held by this stack's processes after stopping it:$busy"
+    say "stack down; no process of this stack is left, its ports are free"
 }
 
 status_line() { # name, pid, port, state

@@ -37,17 +37,6 @@ class PeriodCharges:
     def pre_cap(self) -> Decimal:
         return exact_add(self.shortfall, *self.amounts.values())
 
-    def plus(self, category: str | None, amount: Decimal, quantity: Decimal | None) -> PeriodCharges:
-        """These charges with one more amount: a category's usage, or the shortfall when None."""
-        if category is None:
-            return PeriodCharges(self.amounts, exact_add(self.shortfall, amount), self.quantities)
-        amounts = dict(self.amounts)
-        amounts[category] = exact_add(amounts.get(category, Decimal(0)), amount)
-        quantities = dict(self.quantities)
-        if quantity is not None:
-            quantities[category] = exact_add(quantities.get(category, Decimal(0)), quantity)
-        return PeriodCharges(amounts, self.shortfall, quantities)
-
 
 @dataclass(frozen=True)
 class BillingLedger:
@@ -121,15 +110,12 @@ def record_invoice(ledger: BillingLedger, invoice: Invoice) -> BillingLedger:
     for section in invoice.sites:
         where = f"invoice {invoice.number} site {section.site}"
         own_year = year_of(section.contract_year, where)
+        by_year: dict[Period, list[Decimal]] = {}
         for line in section.lines:
             if not line.billed:
                 continue
             if line.kind == CAP_CREDIT:
-                add(
-                    billed,
-                    (section.site, year_of(line.contract_year, f"{where} cap credit")),
-                    line.amount,
-                )
+                by_year.setdefault(year_of(line.contract_year, f"{where} cap credit"), []).append(line.amount)
                 continue
             period, year = invoice.period, own_year
             if line.kind == PRIOR_PERIOD_ADJUSTMENT:
@@ -149,7 +135,9 @@ def record_invoice(ledger: BillingLedger, invoice: Invoice) -> BillingLedger:
                 add(amounts[key], category, line.amount)
                 if line.quantity is not None:
                     add(quantities[key], category, line.quantity)
-            add(billed, (section.site, year), line.amount)
+            by_year.setdefault(year, []).append(line.amount)
+        for year, year_amounts in by_year.items():
+            add(billed, (section.site, year), exact_add(*year_amounts))
     for key in amounts:
         charges[key] = PeriodCharges(amounts[key], shortfalls[key], quantities[key])
     for item in invoice.unbillable:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal, Inexact, InvalidOperation, Overflow
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 __all__ = [
     "CURRENCIES",
@@ -47,11 +47,15 @@ class Currency:
     minor_units: int
     symbol: str
 
-    @property
+    @cached_property
     def quantum(self) -> Decimal:
         return Decimal(1).scaleb(-self.minor_units)
 
     def zero(self) -> Decimal:
+        return self._zero
+
+    @cached_property
+    def _zero(self) -> Decimal:
         return Decimal(0).quantize(self.quantum)
 
 

@@ -445,8 +445,12 @@ def rate_run_with_ledger(
     *,
     number_for: Callable[[Period, int], str] | None = None,
     status: str = "draft",
+    on_invoice: Callable[[Invoice], None] | None = None,
 ) -> tuple[list[Invoice], BillingLedger]:
-    """Like ``rate_run`` but also returns the ledger after the last invoice."""
+    """Like ``rate_run`` but also returns the ledger after the last invoice.
+
+    ``on_invoice`` is called with each invoice as soon as it is rated (e.g. for progress).
+    """
     state = ledger if ledger is not None else BillingLedger()
     pricing = _Pricing(contract, usage_by_period)
     invoices: list[Invoice] = []
@@ -462,6 +466,8 @@ def rate_run_with_ledger(
             )
             state = record_invoice(state, invoice)
             invoices.append(invoice)
+            if on_invoice is not None:
+                on_invoice(invoice)
             # Usage of a period invoiced in this run cannot change during the run.
             settled.add(period)
         period = period.next()

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from billing_core.money import quantity_problem
 from ingest.classification import Classifier
@@ -103,45 +103,64 @@ class EventChecker:
         self._period_of = period_of
 
     def check(self, envelope: dict[str, Any], payload: bytes) -> UsageEvent:
-        specversion = envelope.get("specversion")
-        if specversion is None:
-            raise InvalidEvent(Reason.MISSING_ATTRIBUTE, "specversion is missing")
-        if specversion != "1.0":
-            raise InvalidEvent(Reason.INVALID_ATTRIBUTE, f"specversion {specversion!r} is not 1.0")
-        event_id, source, event_type = (
-            _text(envelope, name, "", Reason.MISSING_ATTRIBUTE, Reason.INVALID_ATTRIBUTE)
-            for name in _REQUIRED_ATTRIBUTES
-        )
-        _check_optional_attributes(envelope)
+        """The hot path: plain type tests first; any doubt goes to the explaining checks."""
+        get = envelope.get
+        event_id, source, event_type = get("id"), get("source"), get("type")
+        if not (
+            get("specversion") == "1.0"
+            and type(event_id) is str
+            and event_id
+            and type(source) is str
+            and source
+            and type(event_type) is str
+            and event_type
+        ):
+            _explain_attributes(envelope)
+        if (
+            "subject" in envelope
+            or "dataschema" in envelope
+            or ("datacontenttype" in envelope and get("datacontenttype") != "application/json")
+        ):
+            _check_optional_attributes(envelope)
         if "time" not in envelope:
             raise InvalidEvent(Reason.MISSING_ATTRIBUTE, "time is missing (the period is decided by it)")
         instant = parse_time(envelope["time"])
-        data = envelope.get("data")
-        if data is None:
-            raise InvalidEvent(Reason.MISSING_ATTRIBUTE, "data is missing")
-        if not isinstance(data, dict):
+        data = get("data")
+        if type(data) is not dict:
+            if data is None:
+                raise InvalidEvent(Reason.MISSING_ATTRIBUTE, "data is missing")
             raise InvalidEvent(Reason.INVALID_DATA, "data must be a JSON object")
-        tenant = _text(data, "tenant_id", "data.", Reason.MISSING_FIELD, Reason.INVALID_DATA)
-        site = _text(data, "site_id", "data.", Reason.MISSING_FIELD, Reason.INVALID_DATA)
+        tenant, site = data.get("tenant_id"), data.get("site_id")
+        if not (type(tenant) is str and tenant and type(site) is str and site):
+            _explain_text(data, "tenant_id")
+            _explain_text(data, "site_id")
         if "category" in data:
-            _text(data, "category", "data.", Reason.MISSING_FIELD, Reason.INVALID_DATA)
+            category = data["category"]
+            if type(category) is not str or not category:
+                _explain_text(data, "category")
         quantity = parse_quantity(data["quantity"]) if "quantity" in data else DEFAULT_QUANTITY
-        category = self._classifier.category(event_type, data)
+        category = self._classifier.category(cast(str, event_type), data)
         try:
-            period = self._period_of(tenant, instant)
+            period = self._period_of(cast(str, tenant), instant)
         except (ValueError, OverflowError) as exc:
             raise InvalidEvent(
                 Reason.INVALID_TIME, f"time {envelope['time']!r} has no billing period: {exc}"
             ) from None
         return UsageEvent(
-            source=source,
-            id=event_id,
-            type=event_type,
-            time=instant,
-            tenant=tenant,
-            site=site,
-            category=category,
-            quantity=quantity,
-            period=period,
-            payload=payload,
-        )
+            cast(str, source), cast(str, event_id), cast(str, event_type), instant,
+            cast(str, tenant), cast(str, site), category, quantity, period, payload,
+        )  # fmt: skip
+
+
+def _explain_attributes(envelope: dict[str, Any]) -> None:
+    specversion = envelope.get("specversion")
+    if specversion is None:
+        raise InvalidEvent(Reason.MISSING_ATTRIBUTE, "specversion is missing")
+    if specversion != "1.0":
+        raise InvalidEvent(Reason.INVALID_ATTRIBUTE, f"specversion {specversion!r} is not 1.0")
+    for name in _REQUIRED_ATTRIBUTES:
+        _text(envelope, name, "", Reason.MISSING_ATTRIBUTE, Reason.INVALID_ATTRIBUTE)
+
+
+def _explain_text(data: dict[str, Any], name: str) -> None:
+    _text(data, name, "data.", Reason.MISSING_FIELD, Reason.INVALID_DATA)

@@ -16,7 +16,7 @@ from typing import Any
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
-from ingest.intake import Intake, KafkaBatchReport
+from ingest.intake import Intake, KafkaBatchReport, PreparedKafkaBatch
 from ingest.ledger_port import UsageLedger
 from ingest.metrics import IngestMetrics
 
@@ -63,34 +63,49 @@ class UsageConsumer:
         self._after_commit = after_commit
 
     async def run(self, stopping: asyncio.Event) -> None:
-        """Fetch and record until ``stopping`` is set; the batch in hand is finished first."""
-        while not stopping.is_set():
-            fetched = await self._consumer.getmany(
-                timeout_ms=self._max_wait_ms, max_records=self._max_records
-            )
-            records = [record for batch in fetched.values() for record in batch]
-            if not records:
-                continue
-            report = await self._record(records, stopping)
-            if report is None:
-                return
-            self._after_commit()
-            await self._commit_to_kafka(report)
+        """Fetch and record until ``stopping`` is set; the batch in hand is finished first.
 
-    async def _record(self, records: list[Any], stopping: asyncio.Event) -> KafkaBatchReport | None:
+        Two stages overlap: while batch k is written (its own task), batch k+1 is fetched and
+        checked. Writes still happen one at a time and in fetch order, so positions only advance.
+        """
+        writing: asyncio.Task[bool] | None = None
+        try:
+            while not stopping.is_set():
+                fetched = await self._consumer.getmany(
+                    timeout_ms=self._max_wait_ms, max_records=self._max_records
+                )
+                records = [record for batch in fetched.values() for record in batch]
+                prepared = self._intake.prepare_kafka(records, self._group) if records else None
+                if writing is not None and not await writing:
+                    return
+                writing = asyncio.create_task(self._write(prepared, stopping)) if prepared else None
+            if writing is not None:
+                await writing
+        finally:
+            if writing is not None and not writing.done():
+                writing.cancel()
+
+    async def _write(self, prepared: PreparedKafkaBatch, stopping: asyncio.Event) -> bool:
+        report = await self._record(prepared, stopping)
+        if report is None:
+            return False
+        self._after_commit()
+        await self._commit_to_kafka(report)
+        return True
+
+    async def _record(self, prepared: PreparedKafkaBatch, stopping: asyncio.Event) -> KafkaBatchReport | None:
         delay = 0.1
         while True:
             try:
-                return await self._intake.from_kafka(records, self._group)
+                return await self._intake.record_kafka(prepared)
             except asyncio.CancelledError:
                 raise
             except Exception:
+                size = prepared.consumed
                 if stopping.is_set():
-                    log.warning("batch of %d records abandoned at shutdown (rolled back)", len(records))
+                    log.warning("batch of %d records abandoned at shutdown (rolled back)", size)
                     return None
-                log.exception(
-                    "recording a batch of %d records failed; retrying in %.1fs", len(records), delay
-                )
+                log.exception("recording a batch of %d records failed; retrying in %.1fs", size, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_CEILING_SECONDS)
 

@@ -13,8 +13,10 @@ AggregateKey = tuple[str, str, str, str]
 """(tenant, site, category, period)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UsageEvent:
+    """Treated as immutable; not declared frozen because frozen construction costs ~2x per event."""
+
     source: str
     id: str
     type: str

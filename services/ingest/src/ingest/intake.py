@@ -69,6 +69,15 @@ class KafkaBatchReport:
     positions: list[PartitionPosition]
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedKafkaBatch:
+    batch: LedgerBatch
+    consumed: int
+    checked: int
+    rejected: dict[Reason, int]
+    seconds: float
+
+
 def _positions(records: Sequence[KafkaRecord]) -> list[PartitionPosition]:
     highest: dict[tuple[str, int], int] = {}
     for record in records:
@@ -97,8 +106,9 @@ class Intake:
         self._dlq_topic = dlq_topic
         self._max_event_bytes = max_event_bytes
 
-    async def from_kafka(self, records: Sequence[KafkaRecord], consumer_group: str) -> KafkaBatchReport:
-        """Record one fetched batch; bad records become dead letters in the same transaction."""
+    def prepare_kafka(self, records: Sequence[KafkaRecord], consumer_group: str) -> PreparedKafkaBatch:
+        """The CPU part of a batch (decode, check, dead letters), kept apart so the consumer can
+        prepare the next batch while the database writes this one."""
         started = time.perf_counter()
         events: list[UsageEvent] = []
         dead: list[OutboxMessage] = []
@@ -116,21 +126,34 @@ class Intake:
                     dead_letter(self._dlq_topic, record.key, record.value, record.headers, error, origin)
                 )
         unique, _ = first_occurrences(events)
-        positions = _positions(records)
-        outcome = await self._ledger.record(
-            LedgerBatch(unique, dead_letters=dead, positions=positions, consumer_group=consumer_group)
+        batch = LedgerBatch(
+            unique, dead_letters=dead, positions=_positions(records), consumer_group=consumer_group
         )
+        return PreparedKafkaBatch(
+            batch, len(records), len(events), dict(rejected), time.perf_counter() - started
+        )
+
+    async def record_kafka(self, prepared: PreparedKafkaBatch) -> KafkaBatchReport:
+        """Write a prepared batch in one transaction (safe to repeat: the ledger is idempotent)."""
+        started = time.perf_counter()
+        outcome = await self._ledger.record(prepared.batch)
         accepted = len(outcome.new_keys)
-        duplicates = len(events) - accepted
+        duplicates = prepared.checked - accepted
         self._metrics.record_batch(
             "kafka",
-            consumed=len(records),
+            consumed=prepared.consumed,
             accepted=accepted,
             duplicates=duplicates,
-            rejected=rejected,
-            seconds=time.perf_counter() - started,
+            rejected=prepared.rejected,
+            seconds=prepared.seconds + time.perf_counter() - started,
         )
-        return KafkaBatchReport(len(records), accepted, duplicates, dict(rejected), positions)
+        return KafkaBatchReport(
+            prepared.consumed, accepted, duplicates, prepared.rejected, list(prepared.batch.positions)
+        )
+
+    async def from_kafka(self, records: Sequence[KafkaRecord], consumer_group: str) -> KafkaBatchReport:
+        """Record one fetched batch; bad records become dead letters in the same transaction."""
+        return await self.record_kafka(self.prepare_kafka(records, consumer_group))
 
     async def from_http(self, body: bytes, content_type: str | None) -> list[EventResult]:
         """Record the events of one request; the answer says, per event, what became of it.

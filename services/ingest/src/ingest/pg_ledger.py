@@ -66,6 +66,7 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[])
 ON CONFLICT (consumer_group, topic, partition) DO UPDATE
 SET next_offset = GREATEST(p.next_offset, EXCLUDED.next_offset), updated_at = now()
 """
+_PARTITION_LOCK = "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.raw_events'))"
 _READ_POSITIONS = """
 SELECT partition, next_offset FROM consumer_positions WHERE consumer_group = $1 AND topic = $2
 """
@@ -161,9 +162,16 @@ class PostgresLedger:
     async def _ensure_partitions(self, events: Sequence[UsageEvent]) -> None:
         """Create missing month partitions before the batch transaction (DDL takes strong locks)."""
         needed: dict[str, tuple[datetime, datetime]] = {}
+        low, high = 0.0, 0.0  # the month of the previous event: most batches hold one or two months
         for event in events:
+            stamp = event.time.timestamp()
+            if low <= stamp < high:
+                continue
             slot = month_partition(event.time)
-            if slot is not None and slot[0] not in self._partitions:
+            if slot is None:
+                continue
+            low, high = slot[1].timestamp(), slot[2].timestamp()
+            if slot[0] not in self._partitions:
                 needed[slot[0]] = (slot[1], slot[2])
         if not needed:
             return
@@ -171,7 +179,7 @@ class PostgresLedger:
             for name, (start, end) in sorted(needed.items()):
                 async with connection.transaction():
                     # Serialise creators across processes; IF NOT EXISTS alone races on the catalogue.
-                    await connection.execute("SELECT pg_advisory_xact_lock(hashtext('ingest.raw_events'))")
+                    await connection.execute(_PARTITION_LOCK)
                     await connection.execute(
                         f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF raw_events "
                         f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"

@@ -1,0 +1,182 @@
+"""Ingest throughput: N usage events through Kafka into the usage ledger, against a plain consumer.
+
+Runs against the stack `make up` started (BILLING_DATABASE_URL / BILLING_KAFKA_BOOTSTRAP, or
+.local/stack.env), in topics and a schema of its own that are removed afterwards:
+
+1. produce N distinct events (half structured, half binary content mode) to usage.events.v1;
+2. baseline: an aiokafka consumer (same client, same fetch settings) that only reads and parses them;
+3. the ingest service in this process (its real app lifespan: consumer, ledger, outbox relay)
+   until the aggregates hold all N events;
+4. the same again with cProfile on a fresh schema for up to --profile-events events.
+
+Usage: python bench/bench_ingest.py [--events N] [--profile-events M]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import json
+import pstats
+import secrets
+import sys
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer
+from billing_runtime.db import create_engine, drop_schema
+from billing_runtime.kafka import create_producer
+from billing_runtime.migrations import upgrade
+from billing_runtime.topics import delete_prefixed_topics, ensure_topics
+from ingest.bootstrap import USAGE_EVENTS, create_app
+from ingest.settings import IngestSettings
+from ingest.traffic import BINARY_CONTENT_TYPE, STRUCTURED_HEADERS, Message, produce
+from sqlalchemy import text
+
+ROOT = Path(__file__).resolve().parent.parent
+TENANTS, SITES, CATEGORIES = 10, 20, ("standard", "expedited", "review")
+STRUCTURED = (
+    '{"specversion":"1.0","id":"%s","source":"urn:bench:pipeline-%d","type":"ai.platform.unit.processed.v1",'
+    '"time":"2026-03-%02dT10:22:31.482Z","datacontenttype":"application/json",'
+    '"data":{"tenant_id":"t%02d","site_id":"s%02d","category":"%s","quantity":"1.5"}}'
+)
+BINARY_DATA = '{"tenant_id":"t%02d","site_id":"s%02d","category":"%s","quantity":"1.5"}'
+
+
+def stack_env() -> dict[str, str]:
+    values = {}
+    env_file = ROOT / ".local" / "stack.env"
+    if env_file.is_file():
+        for line in env_file.read_text().splitlines():
+            if "=" in line and not line.startswith("#"):
+                key, value = line.split("=", 1)
+                values[key.strip().removeprefix("BILLING_").lower()] = value.strip()
+    return values
+
+
+def messages(count: int) -> Iterator[Message]:
+    for n in range(count):
+        tenant, site, category = n % TENANTS, n % SITES, CATEGORIES[n % 3]
+        day, event_id = 1 + n % 28, f"bench-{n}"
+        if n % 2:
+            value = (STRUCTURED % (event_id, n % 4, day, tenant, site, category)).encode()
+            yield Message(f"t{tenant:02d}/s{site:02d}".encode(), value, STRUCTURED_HEADERS)
+        else:
+            headers = (
+                ("ce_specversion", b"1.0"),
+                ("ce_id", event_id.encode()),
+                ("ce_source", f"urn:bench:pipeline-{n % 4}".encode()),
+                ("ce_type", b"ai.platform.unit.processed.v1"),
+                ("ce_time", f"2026-03-{day:02d}T10:22:31.482Z".encode()),
+                BINARY_CONTENT_TYPE,
+            )
+            value = (BINARY_DATA % (tenant, site, category)).encode()
+            yield Message(f"t{tenant:02d}/s{site:02d}".encode(), value, headers)
+
+
+async def produce_events(settings: IngestSettings, count: int) -> float:
+    producer = create_producer(settings, client_id="bench-producer", max_batch_size=1024 * 1024, linger_ms=20)
+    await producer.start()
+    started = time.perf_counter()
+    try:
+        await produce(producer, settings.topic_name(USAGE_EVENTS), messages(count))
+    finally:
+        await producer.stop()
+    return time.perf_counter() - started
+
+
+async def baseline(settings: IngestSettings, count: int) -> float:
+    """Read and parse every event with the same client and fetch settings, nothing else."""
+    consumer = AIOKafkaConsumer(
+        settings.topic_name(USAGE_EVENTS),
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=f"{settings.topic_prefix}baseline",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+    )
+    started = time.perf_counter()
+    await consumer.start()
+    seen = 0
+    try:
+        while seen < count:
+            fetched = await consumer.getmany(timeout_ms=200, max_records=settings.ingest_batch_max_records)
+            for batch in fetched.values():
+                for record in batch:
+                    json.loads(record.value, parse_float=Decimal)
+                seen += len(batch)
+    finally:
+        await consumer.stop()
+    return time.perf_counter() - started
+
+
+async def counted_events(engine: object, schema: str) -> int:
+    async with engine.connect() as connection:  # type: ignore[attr-defined]
+        value = await connection.scalar(text(f'SELECT coalesce(sum(events), 0) FROM "{schema}".usage_aggregates'))
+    return int(value)
+
+
+async def run_service(settings: IngestSettings, count: int) -> float:
+    """The real app lifespan (consumer, ledger, relay) until the aggregates hold ``count`` events."""
+    await asyncio.to_thread(upgrade, ROOT / "services" / "ingest", settings)
+    app = create_app(settings)
+    probe = create_engine(settings, "ingest", pool_size=1, max_overflow=0)
+    schema = settings.schema_name("ingest")
+    started = time.perf_counter()
+    try:
+        async with app.router.lifespan_context(app):
+            while await counted_events(probe, schema) < count:
+                await asyncio.sleep(0.1)
+            elapsed = time.perf_counter() - started
+    finally:
+        await drop_schema(probe, schema)
+        await probe.dispose()
+    return elapsed
+
+
+async def main(count: int, profile_events: int) -> None:
+    run = secrets.token_hex(3)
+    base = {**stack_env(), "topic_prefix": f"bench.{run}.", "schema_prefix": f"bench_{run}_"}
+    settings = IngestSettings(**base, ingest_consumer_group="ingest")
+    await ensure_topics(settings)
+    try:
+        produced = await produce_events(settings, count)
+        print(f"produced {count:,} events in {produced:.1f}s ({count / produced:,.0f}/s)")
+        base_seconds = await baseline(settings, count)
+        service_seconds = await run_service(settings, count)
+        base_rate, service_rate = count / base_seconds, count / service_seconds
+        print(f"baseline  read+parse : {base_seconds:7.2f}s  {base_rate:10,.0f} events/s")
+        print(f"ingest end to end    : {service_seconds:7.2f}s  {service_rate:10,.0f} events/s")
+        print(f"ratio ingest/baseline: {service_rate / base_rate:.2f}   (target >= 0.50; target rate >= 100,000/s)")
+        if profile_events:
+            await profile(base, min(profile_events, count))
+    finally:
+        await delete_prefixed_topics(settings)
+
+
+async def profile(base: dict[str, str], count: int) -> None:
+    """A second service run on a fresh schema, under cProfile, over the first ``count`` events."""
+    settings = IngestSettings(
+        **{**base, "schema_prefix": f"{base['schema_prefix']}p_"}, ingest_consumer_group="ingest-profiled"
+    )
+    profiler = cProfile.Profile()
+    profiler.enable()
+    seconds = await run_service(settings, count)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(18)
+    print(f"\nwhere the time goes (cProfile, {count:,} events, {seconds:.1f}s under the profiler), by own time:")
+    print("\n".join(line for line in out.getvalue().splitlines()[6:] if line.strip()))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--profile-events", type=int, default=200_000, help="0 to skip the profiled run")
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.events, arguments.profile_events))
+    sys.exit(0)

@@ -1,4 +1,4 @@
-"""A rating app on the real PostgreSQL of this test run (ingest's and rating's schemas migrated).
+"""A rating app on the real PostgreSQL of this test run (ingest, invoice and rating schemas migrated).
 
 Background loops (consumer, scheduler, outbox) are off here: tests drive the API and the
 services directly, with a clock they set.
@@ -45,8 +45,8 @@ def rating_settings(settings_factory: Callable[..., Any], schema_prefix: str) ->
 
 @pytest_asyncio.fixture(scope="session")
 async def migrated(migrate: Callable[[str], Any]) -> None:
-    await migrate("ingest")
-    await migrate("rating")
+    for service in ("ingest", "invoice", "rating"):  # rating reads ingest's aggregates, invoice's ledger
+        await migrate(service)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rating_fakes import MemoryStore, MemoryUsage
+from rating_fakes import MemoryIssued, MemoryStore, MemoryUsage
 
 from billing_io.contract_yaml import parse_contract_text
 from rating.clock import FixedClock
@@ -32,6 +32,11 @@ def usage() -> MemoryUsage:
 
 
 @pytest.fixture
+def issued() -> MemoryIssued:
+    return MemoryIssued()
+
+
+@pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(datetime(2026, 3, 20, 9, 30, tzinfo=UTC))
 
@@ -42,8 +47,10 @@ def contracts(store: MemoryStore, clock: FixedClock) -> ContractService:
 
 
 @pytest.fixture
-def dashboard(store: MemoryStore, usage: MemoryUsage, clock: FixedClock) -> DashboardService:
-    return DashboardService(store, usage, clock)
+def dashboard(
+    store: MemoryStore, usage: MemoryUsage, issued: MemoryIssued, clock: FixedClock
+) -> DashboardService:
+    return DashboardService(store, usage, issued, clock)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+from billing_core import Invoice
 from rating.ports import UsageRow
 from rating.records import ClosedPeriod, ConfigRevision, DashboardSnapshot, OutboxMessage, TenantState
 
@@ -140,3 +141,13 @@ class MemoryUsage:
             "event_count": sum(row.events for row in rows),
             "aggregates": len(rows),
         }
+
+
+class MemoryIssued:
+    """Issued invoices as the invoice service would hold them."""
+
+    def __init__(self) -> None:
+        self.invoices: dict[str, list[Invoice]] = defaultdict(list)
+
+    async def issued(self, tenant_id: str) -> list[Invoice]:
+        return sorted(self.invoices[tenant_id], key=lambda invoice: invoice.period)

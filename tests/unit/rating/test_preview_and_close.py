@@ -33,14 +33,14 @@ SMALL = {
 OPS = Author("ops", "test")
 
 
-async def test_preview_difference_on_a_hand_checked_example(store, usage, clock, closer, contracts):
+async def test_preview_difference_on_a_hand_checked_example(store, usage, issued, clock, closer, contracts):
     await contracts.put_contract("small", SMALL, "small.yaml", OPS)
     usage.add("small", "s1", "standard", "2026-01", "100", 4)
     usage.add("small", "s1", "standard", "2026-02", "200", 5)
     clock.set(datetime(2026, 3, 10, tzinfo=UTC))
     await closer.close("small", Period(2026, 1), actor="ops")
     await closer.close("small", Period(2026, 2), actor="ops")
-    preview = await PricingPreview(store, usage, clock).preview(
+    preview = await PricingPreview(store, usage, issued, clock).preview(
         "small", "s1", {"rates": {"standard": "1.50"}}, count=2
     )
     # January: 100 × 1.00 = 100.00 + shortfall 50.00 = 150.00; proposed 100 × 1.50 = 150.00, no shortfall.
@@ -55,14 +55,14 @@ async def test_preview_difference_on_a_hand_checked_example(store, usage, clock,
     assert len(await contracts.history("small")) == 1
 
 
-async def test_preview_uses_only_the_last_n_closed_periods(store, usage, clock, closer, contracts):
+async def test_preview_uses_only_the_last_n_closed_periods(store, usage, issued, clock, closer, contracts):
     await contracts.put_contract("small", SMALL, "small.yaml", OPS)
     usage.add("small", "s1", "standard", "2026-01", "100")
     usage.add("small", "s1", "standard", "2026-02", "200")
     clock.set(datetime(2026, 3, 10, tzinfo=UTC))
     for month in (1, 2):
         await closer.close("small", Period(2026, month), actor="ops")
-    preview = await PricingPreview(store, usage, clock).preview(
+    preview = await PricingPreview(store, usage, issued, clock).preview(
         "small", "s1", {"rates": {"standard": "2.00"}}, count=1
     )
     assert preview["periods"] == ["2026-02"]

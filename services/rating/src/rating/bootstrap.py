@@ -25,6 +25,7 @@ from rating.clock import Clock, SystemClock
 from rating.contracts import ContractService
 from rating.dashboard import DashboardService
 from rating.ingest_usage import IngestUsageReader
+from rating.issued_invoices import IssuedInvoiceReader
 from rating.outbox_relay import OutboxRelay
 from rating.period_close import PeriodCloser
 from rating.ports import RatingStore, UsageReader
@@ -52,13 +53,14 @@ def build_parts(settings: RatingSettings, clock: Clock | None = None) -> RatingP
     engine = create_engine(settings, SERVICE, pool_size=10, max_overflow=10)
     store = SqlRatingStore(engine)
     usage = IngestUsageReader(engine, settings.schema_name("ingest"))
+    issued = IssuedInvoiceReader(engine, settings.schema_name("invoice"))
     clock = clock or SystemClock()
-    dashboard = DashboardService(store, usage, clock)
+    dashboard = DashboardService(store, usage, issued, clock)
     api = RatingApi(
         contracts=ContractService(store, clock),
         dashboard=dashboard,
         closer=PeriodCloser(store, usage, clock, dashboard),
-        preview=PricingPreview(store, usage, clock),
+        preview=PricingPreview(store, usage, issued, clock),
     )
     return RatingParts(settings, engine, store, usage, clock, api)
 

@@ -28,7 +28,8 @@ from billing_core import (
 from rating.clock import Clock
 from rating.contract_documents import stored_contract
 from rating.errors import NotFound
-from rating.ports import RatingStore, UsageReader
+from rating.issued_invoices import ledger_before
+from rating.ports import IssuedInvoices, RatingStore, UsageReader
 from rating.records import DashboardSnapshot, TenantState
 from rating.usage_view import usage_by_period
 
@@ -110,9 +111,10 @@ def dashboard_body(
 
 
 class DashboardService:
-    def __init__(self, store: RatingStore, usage: UsageReader, clock: Clock) -> None:
+    def __init__(self, store: RatingStore, usage: UsageReader, issued: IssuedInvoices, clock: Clock) -> None:
         self._store = store
         self._usage = usage
+        self._issued = issued
         self._clock = clock
 
     async def compute(
@@ -136,7 +138,8 @@ class DashboardService:
         )
         body: dict[str, Any]
         try:
-            invoices, _ = rate_run_with_ledger(contract, usage_by_period(rows), period)
+            ledger = ledger_before(await self._issued.issued(tenant_id), period)
+            invoices, _ = rate_run_with_ledger(contract, usage_by_period(rows), period, ledger)
             invoice = next(inv for inv in reversed(invoices) if inv.period == period)
             body = dashboard_body(contract, invoice, status=status, now=now, high_water=high_water)
         except RatingError as exc:

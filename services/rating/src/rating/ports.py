@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
+from billing_core import Invoice
 from rating.records import (
     ClosedPeriod,
     ConfigRevision,
@@ -34,6 +35,12 @@ class UsageReader(Protocol):
 
     async def high_water(self, tenant_id: str, period: str) -> dict[str, Any]:
         """What the aggregates of one tenant-period have seen so far (for period close)."""
+        ...
+
+
+class IssuedInvoices(Protocol):
+    async def issued(self, tenant_id: str) -> list[Invoice]:
+        """The tenant's issued invoices (not credit notes), in period order."""
         ...
 
 

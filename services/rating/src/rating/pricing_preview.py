@@ -21,16 +21,18 @@ from rating.contract_documents import (
     with_site_version,
 )
 from rating.errors import InvalidInput
-from rating.ports import RatingStore, UsageReader
+from rating.issued_invoices import ledger_before
+from rating.ports import IssuedInvoices, RatingStore, UsageReader
 from rating.usage_view import usage_by_period
 
 MAX_PREVIEW_PERIODS = 24
 
 
 class PricingPreview:
-    def __init__(self, store: RatingStore, usage: UsageReader, clock: Clock) -> None:
+    def __init__(self, store: RatingStore, usage: UsageReader, issued: IssuedInvoices, clock: Clock) -> None:
         self._store = store
         self._usage = usage
+        self._issued = issued
         self._clock = clock
 
     async def _periods(self, tenant_id: str, start: Period, current: Period, count: int) -> list[Period]:
@@ -67,9 +69,9 @@ class PricingPreview:
         proposed_contract = load_contract(proposed_doc, f"proposed version for {tenant_id}/{site_id}")
         proposed = site_version(proposed_contract, site_id, first.first_day)
         usage = usage_by_period(await self._usage.usage(tenant_id, str(periods[-1])))
-        ledger = None
+        ledger = ledger_before(await self._issued.issued(tenant_id), first)
         if first > contract.start_period:
-            _, ledger = rate_run_with_ledger(contract, usage, first.previous())
+            _, ledger = rate_run_with_ledger(contract, usage, first.previous(), ledger)
         rows = what_if(contract, site_id, proposed, periods, usage, ledger)
         money = contract.money
         return {

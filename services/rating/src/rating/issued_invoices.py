@@ -1,0 +1,52 @@
+"""What was already invoiced: the invoice service's issued invoices, as a billing_core ledger.
+
+Running charges carry contract-year billed-to-date and late-usage adjustments exactly as the
+next invoice will, so they start from the same ledger the invoice service rebuilds. The
+invoices are read, read-only, from the invoice service's ``invoices`` table (kind
+``invoice``, status ``issued``, the canonical JSON in ``json_body``) in the same database.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from billing_core import BillingLedger, Invoice, Period, invoice_from_data, record_invoice
+
+
+def ledger_before(invoices: Iterable[Invoice], period: Period) -> BillingLedger:
+    """The ledger of the issued invoices of periods before ``period``, recorded in period order."""
+    ledger = BillingLedger()
+    for invoice in sorted(invoices, key=lambda item: item.period):
+        if invoice.period < period:
+            ledger = record_invoice(ledger, invoice)
+    return ledger
+
+
+class IssuedInvoiceReader:
+    def __init__(self, engine: AsyncEngine, invoice_schema: str) -> None:
+        self._engine = engine
+        self._invoices = sa.table(
+            "invoices",
+            sa.column("tenant_id"),
+            sa.column("period"),
+            sa.column("kind"),
+            sa.column("status"),
+            sa.column("json_body", sa.LargeBinary),
+            schema=invoice_schema,
+        )
+
+    async def issued(self, tenant_id: str) -> list[Invoice]:
+        table = self._invoices
+        query = (
+            sa.select(table.c.json_body)
+            .where(table.c.tenant_id == tenant_id, table.c.kind == "invoice", table.c.status == "issued")
+            .order_by(table.c.period)
+        )
+        async with self._engine.connect() as conn:
+            bodies = (await conn.execute(query)).scalars().all()
+        return [invoice_from_data(json.loads(bytes(body), parse_float=Decimal)) for body in bodies]

@@ -256,3 +256,13 @@ def test_what_if_compares_current_and_proposed_totals() -> None:
     bigger = {MARCH: usage(standard=1000), APRIL: usage(standard=1000)}
     rows = what_if(contract, SITE, proposed, [MARCH, APRIL], bigger)
     assert [str(r.difference) for r in rows] == ["0.00", "-200.00"]
+
+
+def test_a_run_from_an_issued_ledger_adjusts_late_usage_once() -> None:
+    contract = example_contract()
+    issued = {MARCH: usage(standard=300, expedited=40)}
+    _, ledger = rate_run_with_ledger(contract, issued, through=MARCH)
+    later = {MARCH: usage(standard=350, expedited=40), APRIL: usage(standard=500), Period(2026, 5): usage()}
+    invoices = rate_run(contract, later, through=Period(2026, 5), ledger=ledger)
+    assert [str(i.period) for i in invoices] == ["2026-04", "2026-05"]
+    assert [str(i.amount_of("prior_period_adjustment")) for i in invoices] == ["20.00", "0"]

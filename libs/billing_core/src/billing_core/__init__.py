@@ -15,6 +15,19 @@ from .contract import (
     version_in_force,
 )
 from .contract_data import contract_to_data, parse_contract
+from .credit_note import (
+    CREDIT,
+    CREDIT_NOTE_DOCUMENT_TYPE,
+    CreditLine,
+    CreditNote,
+    CreditNoteError,
+    CreditSite,
+    SiteCredit,
+    credit_invoice,
+    credit_note_from_data,
+    credit_note_to_data,
+    record_credit_note,
+)
 from .errors import ContractError, Issue, RatingError
 from .invoice import (
     CAP_CREDIT,
@@ -63,6 +76,8 @@ from .what_if import WhatIfRow, what_if
 
 __all__ = [
     "CAP_CREDIT",
+    "CREDIT",
+    "CREDIT_NOTE_DOCUMENT_TYPE",
     "CURRENCIES",
     "INHERIT",
     "LINE_KINDS",
@@ -73,6 +88,10 @@ __all__ = [
     "Contract",
     "ContractError",
     "ContractYear",
+    "CreditLine",
+    "CreditNote",
+    "CreditNoteError",
+    "CreditSite",
     "Currency",
     "Inherit",
     "Invoice",
@@ -86,6 +105,7 @@ __all__ = [
     "PricingVersion",
     "RatingError",
     "Site",
+    "SiteCredit",
     "SitePeriodRating",
     "SiteSection",
     "Terms",
@@ -99,6 +119,9 @@ __all__ = [
     "canonical_json",
     "contract_to_data",
     "contract_year_of",
+    "credit_invoice",
+    "credit_note_from_data",
+    "credit_note_to_data",
     "currency_of",
     "format_amount",
     "format_quantity",
@@ -114,6 +137,7 @@ __all__ = [
     "rate_run",
     "rate_run_with_ledger",
     "rate_site_period",
+    "record_credit_note",
     "record_invoice",
     "round_amount",
     "site_usage",

@@ -468,7 +468,9 @@ def rate_run_with_ledger(
             invoices.append(invoice)
             if on_invoice is not None:
                 on_invoice(invoice)
-            # Usage of a period invoiced in this run cannot change during the run.
+            # The run's usage is fixed: once an invoice has examined the earlier periods
+            # (and this one), later invoices of the run cannot find anything new in them.
+            settled.update(p for p in usage_by_period if p <= period)
             settled.add(period)
         period = period.next()
     return invoices, state

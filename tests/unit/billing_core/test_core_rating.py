@@ -266,3 +266,24 @@ def test_a_run_from_an_issued_ledger_adjusts_late_usage_once() -> None:
     invoices = rate_run(contract, later, through=Period(2026, 5), ledger=ledger)
     assert [str(i.period) for i in invoices] == ["2026-04", "2026-05"]
     assert [str(i.amount_of("prior_period_adjustment")) for i in invoices] == ["20.00", "0"]
+
+
+def test_cap_change_exactly_at_the_contract_year_boundary_applies_to_the_new_year() -> None:
+    data = example_contract_data()
+    data["contract_start"] = "2026-07-01"
+    data["sites"][0]["pricing"][0]["effective_from"] = "2026-07-01"
+    data["sites"][0]["pricing"].append({"effective_from": "2027-07-01", "annual_cap": "70000.00"})
+    contract = parse_contract(data)
+    months = [Period(2026, 7).plus(i) for i in range(13)]
+    invoices = rate_run(contract, dict.fromkeys(months, usage(standard=50000)), through=Period(2027, 7))
+    june, july = invoices[-2].sites[0], invoices[-1].sites[0]
+    assert (june.contract_year, str(june.billed_to_date), str(june.cap_remaining)) == (
+        "2026-07/2027-06",
+        "60000.00",
+        "0.00",
+    )
+    assert (july.contract_year, str(july.total), str(july.cap_remaining)) == (
+        "2027-07/2028-06",
+        "60000.00",
+        "10000.00",
+    )

@@ -23,6 +23,7 @@ from billing_core import (
     credit_note_from_data,
     credit_note_to_data,
     invoice_checksum,
+    invoice_to_data,
     parse_contract,
     rate_invoice,
     record_credit_note,
@@ -36,7 +37,7 @@ BOS = "bos-02"
 
 
 def two_site_contract_data(currency: str = "USD") -> dict[str, Any]:
-    data = example_contract_data()
+    data: dict[str, Any] = example_contract_data()
     data["currency"] = currency
     data["sites"].append(
         {
@@ -54,9 +55,7 @@ def two_site_contract_data(currency: str = "USD") -> dict[str, Any]:
     return data
 
 
-MARCH_USAGE = merged(
-    usage(standard=300, expedited=40, review=100), usage(BOS, standard="412.5", expedited=7)
-)
+MARCH_USAGE = merged(usage(standard=300, expedited=40, review=100), usage(BOS, standard="412.5", expedited=7))
 
 
 def issued(invoice: Invoice) -> Invoice:
@@ -137,7 +136,9 @@ def test_crediting_twice_beyond_the_total_is_refused() -> None:
     with pytest.raises(CreditNoteError, match="no site left to credit in full"):
         credit_invoice(invoice, number="T-3", reason="again", ledger=ledger, earlier=[first])
     with pytest.raises(CreditNoteError, match=r"already credited 500\.00.*at most 0\.00"):
-        credit_invoice(invoice, number="T-3", reason="again", ledger=ledger, earlier=[first], sites=[SiteCredit(SITE)])
+        credit_invoice(
+            invoice, number="T-3", reason="again", ledger=ledger, earlier=[first], sites=[SiteCredit(SITE)]
+        )
     with pytest.raises(CreditNoteError, match=r"0\.01 is more than the 0\.00 left"):
         credit_invoice(
             invoice,
@@ -160,10 +161,17 @@ def test_partial_credits_add_up_to_at_most_the_site_and_the_invoice_total() -> N
 
     # A full reversal of a site already partly credited would give back more than it billed.
     with pytest.raises(CreditNoteError, match=r"already credited 120\.50.*at most 379\.50"):
-        credit_invoice(invoice, number="T-3", reason="r", ledger=ledger, earlier=[part], sites=[SiteCredit(SITE)])
+        credit_invoice(
+            invoice, number="T-3", reason="r", ledger=ledger, earlier=[part], sites=[SiteCredit(SITE)]
+        )
     with pytest.raises(CreditNoteError, match=r"379\.51 is more than the 379\.50 left"):
         credit_invoice(
-            invoice, number="T-3", reason="r", ledger=ledger, earlier=[part], sites=[SiteCredit(SITE, D("379.51"))]
+            invoice,
+            number="T-3",
+            reason="r",
+            ledger=ledger,
+            earlier=[part],
+            sites=[SiteCredit(SITE, D("379.51"))],
         )
 
     # Without sites, what no credit touched yet is reversed: bos-02 only.
@@ -254,7 +262,9 @@ def test_late_usage_after_a_full_credit_bills_only_the_late_part() -> None:
     late = merged(MARCH_USAGE, usage(standard=350, expedited=40, review=100))  # case F: 50 standard late
     april = rate_invoice(contract, APRIL, {MARCH: late, APRIL: {}}, credited)
     nyc = april.sites[0]
-    adjustments = [(line.category, str(line.amount)) for line in nyc.lines if line.kind == "prior_period_adjustment"]
+    adjustments = [
+        (line.category, str(line.amount)) for line in nyc.lines if line.kind == "prior_period_adjustment"
+    ]
     assert adjustments == [("standard", "60.00"), (None, "-40.00")]
     # April's own minimum (500.00) plus the +20.00 adjustment, counted from the credited zero.
     assert nyc.billed_to_date == D("520.00")
@@ -269,8 +279,6 @@ def test_a_credit_note_of_another_invoice_is_not_an_earlier_credit() -> None:
 
 
 def test_invoice_json_is_not_read_as_a_credit_note() -> None:
-    from billing_core import invoice_to_data
-
     invoice, _ = march_invoice()
     with pytest.raises(CreditNoteError, match="is not a credit note"):
         credit_note_from_data(invoice_to_data(invoice))

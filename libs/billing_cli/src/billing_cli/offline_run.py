@@ -102,27 +102,25 @@ def rate_plan(
     plan: RunPlan,
     *,
     numbering: RunNumbering | None = None,
-    on_period: Callable[[Period], None] | None = None,
+    on_invoice: Callable[[Invoice], None] | None = None,
 ) -> RunResult:
     """Rate the planned periods in order with billing_core's ``rate_run_with_ledger``.
 
-    ``on_period`` is told each period just before it is rated (when its number is given).
-    billing_core's RatingError (a category with no rate) passes through unchanged so the
-    caller can name tenant, site, category and period.
+    ``on_invoice`` is told each invoice as soon as it is rated (progress). billing_core's
+    RatingError (a category with no rate) passes through unchanged so the caller can name
+    tenant, site, category and period.
     """
     numbering = numbering or RunNumbering()
     if not plan.periods:
         return RunResult(notes=list(plan.notes))
 
     def number_for(period: Period, _position: int) -> str:
-        if on_period is not None:
-            on_period(period)
         return numbering.next_for(period)
 
     last = plan.periods[-1]
     usage = {period: usage for period, usage in plan.usage.items() if period <= last}
     invoices, ledger = rate_run_with_ledger(
-        contract, usage, last, number_for=number_for, status=OFFLINE_STATUS
+        contract, usage, last, number_for=number_for, status=OFFLINE_STATUS, on_invoice=on_invoice
     )
     notes = list(plan.notes)
     notes.extend(

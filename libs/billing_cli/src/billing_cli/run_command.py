@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from billing_core import Period
+from billing_core import Invoice
 from billing_io.contract_yaml import load_contract
 from billing_io.events_jsonl import read_events
 
@@ -53,11 +53,11 @@ def run(args: argparse.Namespace, stdout: TextIO = sys.stdout, stderr: TextIO = 
     plan = plan_run(contract, read_events(args.events), args.through)
     progress = Progress.for_stream(stderr, len(plan.periods), "rating", forced=args.progress)
 
-    def advance(period: Period) -> None:
-        progress.advance(str(period))
+    def advance(invoice: Invoice) -> None:
+        progress.advance(str(invoice.period))
 
     try:
-        result = rate_plan(contract, plan, numbering=RunNumbering(args.number_prefix), on_period=advance)
+        result = rate_plan(contract, plan, numbering=RunNumbering(args.number_prefix), on_invoice=advance)
     finally:
         progress.finish()
     for invoice in result.invoices:

@@ -65,3 +65,14 @@ def merged(*parts: Mapping[UsageKey, UsageAggregate]) -> dict[UsageKey, UsageAgg
 def summary(lines: tuple[Line, ...]) -> list[tuple[str, str | None, str, bool]]:
     """(kind, category, amount, billed) of every line, for compact exact assertions."""
     return [(line.kind, line.category, str(line.amount), line.billed) for line in lines]
+
+
+def july_contract_data(next_year_cap: str | None = None) -> dict[str, Any]:
+    """The example contract with contract years starting in July; optionally a new cap from
+    the second contract year."""
+    data = example_contract_data()
+    data["contract_start"] = "2026-07-01"
+    data["sites"][0]["pricing"][0]["effective_from"] = "2026-07-01"
+    if next_year_cap is not None:
+        data["sites"][0]["pricing"].append({"effective_from": "2027-07-01", "annual_cap": next_year_cap})
+    return data

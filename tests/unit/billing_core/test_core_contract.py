@@ -7,7 +7,7 @@ from decimal import Decimal as D
 from typing import Any
 
 import pytest
-from core_builders import SITE, example_contract, example_contract_data
+from core_builders import SITE, example_contract, example_contract_data, july_contract_data
 
 from billing_core import (
     ContractError,
@@ -105,11 +105,7 @@ def test_no_terms_before_any_version_or_contract_start_or_for_unknown_sites() ->
 
 
 def test_version_change_exactly_at_a_contract_year_boundary() -> None:
-    data = example_contract_data()
-    data["contract_start"] = "2026-07-01"
-    data["sites"][0]["pricing"][0]["effective_from"] = "2026-07-01"
-    data["sites"][0]["pricing"].append({"effective_from": "2027-07-01", "annual_cap": "70000.00"})
-    contract = parse_contract(data)
+    contract = parse_contract(july_contract_data(next_year_cap="70000.00"))
     june = terms_for(contract, SITE, Period(2027, 6))
     july = terms_for(contract, SITE, Period(2027, 7))
     assert june is not None and june.annual_cap == D("60000.00")

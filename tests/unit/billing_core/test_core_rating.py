@@ -5,7 +5,16 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 import pytest
-from core_builders import MARCH, SITE, example_contract, example_contract_data, merged, summary, usage
+from core_builders import (
+    MARCH,
+    SITE,
+    example_contract,
+    example_contract_data,
+    july_contract_data,
+    merged,
+    summary,
+    usage,
+)
 
 from billing_core import (
     BillingLedger,
@@ -126,10 +135,7 @@ def test_period_already_invoiced_is_refused() -> None:
 
 
 def test_run_carries_billed_to_date_and_the_cap_resets_each_contract_year() -> None:
-    data = example_contract_data()
-    data["contract_start"] = "2026-07-01"
-    data["sites"][0]["pricing"][0]["effective_from"] = "2026-07-01"
-    contract = parse_contract(data)
+    contract = parse_contract(july_contract_data())
     monthly = usage(standard=20000)  # 24000.00 a month against a 60000.00 cap
     months = [Period(2026, 7).plus(i) for i in range(13)]
     invoices = rate_run(contract, dict.fromkeys(months, monthly), through=Period(2027, 7))
@@ -269,11 +275,7 @@ def test_a_run_from_an_issued_ledger_adjusts_late_usage_once() -> None:
 
 
 def test_cap_change_exactly_at_the_contract_year_boundary_applies_to_the_new_year() -> None:
-    data = example_contract_data()
-    data["contract_start"] = "2026-07-01"
-    data["sites"][0]["pricing"][0]["effective_from"] = "2026-07-01"
-    data["sites"][0]["pricing"].append({"effective_from": "2027-07-01", "annual_cap": "70000.00"})
-    contract = parse_contract(data)
+    contract = parse_contract(july_contract_data(next_year_cap="70000.00"))
     months = [Period(2026, 7).plus(i) for i in range(13)]
     invoices = rate_run(contract, dict.fromkeys(months, usage(standard=50000)), through=Period(2027, 7))
     june, july = invoices[-2].sites[0], invoices[-1].sites[0]

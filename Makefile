@@ -72,3 +72,9 @@ helm-lint: $(HELM)
 
 bench-dashboard: up
 	$(PY) bench/bench_dashboard.py
+
+# Ingest throughput: N events (default 1,000,000) through Kafka into the usage ledger, against a
+# read-and-parse baseline in the same run. `make bench-ingest EVENTS=200000` for a shorter run.
+EVENTS ?= 1000000
+bench-ingest: up
+	$(PY) bench/bench_ingest.py --events $(EVENTS)

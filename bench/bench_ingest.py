@@ -23,7 +23,6 @@ import pstats
 import secrets
 import sys
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -36,18 +35,9 @@ from billing_runtime.migrations import upgrade
 from billing_runtime.topics import delete_prefixed_topics, ensure_topics
 from ingest.bootstrap import USAGE_EVENTS, create_app
 from ingest.settings import IngestSettings
-from ingest.traffic import BINARY_CONTENT_TYPE, STRUCTURED_HEADERS, Message, produce
+from ingest.traffic import SyntheticUsage, produce
 
 ROOT = Path(__file__).resolve().parent.parent
-TENANTS, SITES, CATEGORIES = 10, 20, ("standard", "expedited", "review")
-STRUCTURED = (
-    '{"specversion":"1.0","id":"%s","source":"urn:bench:pipeline-%d","type":"ai.platform.unit.processed.v1",'
-    '"time":"2026-03-%02dT10:22:31.482Z","datacontenttype":"application/json",'
-    '"data":{"tenant_id":"t%02d","site_id":"s%02d","category":"%s","quantity":"1.5"}}'
-)
-BINARY_DATA = '{"tenant_id":"t%02d","site_id":"s%02d","category":"%s","quantity":"1.5"}'
-
-
 def stack_env() -> dict[str, str]:
     values = {}
     env_file = ROOT / ".local" / "stack.env"
@@ -59,32 +49,13 @@ def stack_env() -> dict[str, str]:
     return values
 
 
-def messages(count: int) -> Iterator[Message]:
-    for n in range(count):
-        tenant, site, category = n % TENANTS, n % SITES, CATEGORIES[n % 3]
-        day, event_id = 1 + n % 28, f"bench-{n}"
-        if n % 2:
-            value = (STRUCTURED % (event_id, n % 4, day, tenant, site, category)).encode()
-            yield Message(f"t{tenant:02d}/s{site:02d}".encode(), value, STRUCTURED_HEADERS)
-        else:
-            headers = (
-                ("ce_specversion", b"1.0"),
-                ("ce_id", event_id.encode()),
-                ("ce_source", f"urn:bench:pipeline-{n % 4}".encode()),
-                ("ce_type", b"ai.platform.unit.processed.v1"),
-                ("ce_time", f"2026-03-{day:02d}T10:22:31.482Z".encode()),
-                BINARY_CONTENT_TYPE,
-            )
-            value = (BINARY_DATA % (tenant, site, category)).encode()
-            yield Message(f"t{tenant:02d}/s{site:02d}".encode(), value, headers)
-
-
 async def produce_events(settings: IngestSettings, count: int) -> float:
     producer = create_producer(settings, client_id="bench-producer", max_batch_size=1024 * 1024, linger_ms=20)
     await producer.start()
     started = time.perf_counter()
     try:
-        await produce(producer, settings.topic_name(USAGE_EVENTS), messages(count))
+        traffic = SyntheticUsage("bench", tuple(f"t{n:02d}" for n in range(10)))
+        await produce(producer, settings.topic_name(USAGE_EVENTS), traffic.messages(range(count)))
     finally:
         await producer.stop()
     return time.perf_counter() - started

@@ -7,7 +7,7 @@ keeps the generator far faster than the service it feeds.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,3 +107,54 @@ def _append(batch: Any, message: Message) -> bool:
         key=message.key, value=message.value, timestamp=None, headers=list(message.headers)
     )
     return metadata is not None
+
+
+SYNTHETIC_CATEGORIES = ("standard", "expedited", "review")
+SYNTHETIC_QUANTITIES = ("1", "0.5", "1.25", "2.000001")
+_STRUCTURED_TEMPLATE = (
+    '{"specversion":"1.0","id":"%s","source":"%s","type":"ai.platform.unit.processed.v1",'
+    '"time":"2026-03-%02dT10:22:31.482Z","datacontenttype":"application/json",'
+    '"data":{"tenant_id":"%s","site_id":"%s","category":"%s","quantity":"%s"}}'
+)
+_BINARY_TEMPLATE = '{"tenant_id":"%s","site_id":"%s","category":"%s","quantity":"%s"}'
+
+
+@dataclass(frozen=True, slots=True)
+class SyntheticUsage:
+    """A reproducible stream of distinct events: event n is fully decided by n, so a test can
+    recompute the exact totals it must find, and re-send any event as a duplicate."""
+
+    id_prefix: str
+    tenants: tuple[str, ...]
+    sites: int = 20
+    source: str = "urn:synthetic:pipeline"
+
+    def fields(self, n: int) -> tuple[str, str, str, str]:
+        """(tenant, site, category, quantity) of event n."""
+        return (
+            self.tenants[n % len(self.tenants)],
+            f"s{n % self.sites:02d}",
+            SYNTHETIC_CATEGORIES[n % len(SYNTHETIC_CATEGORIES)],
+            SYNTHETIC_QUANTITIES[n % len(SYNTHETIC_QUANTITIES)],
+        )
+
+    def message(self, n: int) -> Message:
+        """Event n, in binary content mode for even n and structured mode for odd n."""
+        tenant, site, category, quantity = self.fields(n)
+        key = f"{tenant}/{site}".encode()
+        event_id, day = f"{self.id_prefix}-{n}", 1 + n % 28
+        if n % 2:
+            value = _STRUCTURED_TEMPLATE % (event_id, self.source, day, tenant, site, category, quantity)
+            return Message(key, value.encode(), STRUCTURED_HEADERS)
+        headers = (
+            ("ce_specversion", b"1.0"),
+            ("ce_id", event_id.encode()),
+            ("ce_source", self.source.encode()),
+            ("ce_type", b"ai.platform.unit.processed.v1"),
+            ("ce_time", f"2026-03-{day:02d}T10:22:31.482Z".encode()),
+            BINARY_CONTENT_TYPE,
+        )
+        return Message(key, (_BINARY_TEMPLATE % (tenant, site, category, quantity)).encode(), headers)
+
+    def messages(self, numbers: Iterable[int]) -> Iterator[Message]:
+        return (self.message(n) for n in numbers)

@@ -265,11 +265,7 @@ kafka_up() {
         echo "$pid" >"$RUN/kafka.pid"
         wait_started "$pid" Kafka "$LOGS/kafka.log" 120 "open port $KAFKA_PORT" port_busy "$KAFKA_PORT"
     fi
-    "$PY" -m billing_runtime.readiness kafka --bootstrap "$KAFKA_BOOTSTRAP" --wait 90 \
-        || die "Kafka on port $KAFKA_PORT does not answer API requests (log: $LOGS/kafka.log)"
-    BILLING_KAFKA_BOOTSTRAP="$KAFKA_BOOTSTRAP" BILLING_TOPIC_PREFIX="" "$PY" -m billing_runtime.topics ensure \
-        | sed 's/^/[stack] /'
-    say "Kafka ready: $KAFKA_BOOTSTRAP"
+    say "Kafka started: $KAFKA_BOOTSTRAP"
 }
 
 stop_pid() { # pid, name, seconds to wait before SIGKILL
@@ -292,34 +288,43 @@ kafka_down() { stop_pid "$(kafka_pid)" Kafka 40; rm -f "$RUN/kafka.pid"; }
 # Lines of scripts/services.conf as "name port module:factory installed|absent".
 registered_services() {
     [ -f "$SERVICES_CONF" ] || return 0
-    local name port app
-    while read -r name port app _; do
-        case "$name" in ''|'#'*) continue ;; esac
-        port=$((port + SERVICE_PORT_OFFSET))
-        if "$PY" -c "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec('${app%%:*}') else 1)" 2>/dev/null; then
-            echo "$name $port $app installed"
-        else
-            echo "$name $port $app absent"
-        fi
-    done <"$SERVICES_CONF"
+    "$PY" - "$SERVICES_CONF" "$SERVICE_PORT_OFFSET" 2>/dev/null <<'PYEOF' || awk -v off="$SERVICE_PORT_OFFSET" \
+        '$1 !~ /^#/ && NF >= 3 {print $1, $2 + off, $3, "absent"}' "$SERVICES_CONF"
+import importlib.util, sys
+offset = int(sys.argv[2])
+for line in open(sys.argv[1], encoding="utf-8"):
+    fields = line.split()
+    if len(fields) < 3 or fields[0].startswith("#"):
+        continue
+    name, port, app = fields[:3]
+    try:
+        found = importlib.util.find_spec(app.split(":")[0]) is not None
+    except ModuleNotFoundError:
+        found = False
+    print(name, int(port) + offset, app, "installed" if found else "absent")
+PYEOF
 }
 
-migrate_all() {
-    local ini name
-    for ini in "$ROOT"/services/*/alembic.ini; do
-        [ -f "$ini" ] || continue
-        name="$(basename "$(dirname "$ini")")"
-        BILLING_DATABASE_URL="$DATABASE_URL" "$PY" -m alembic -c "$ini" upgrade head >"$LOGS/migrate-$name.log" 2>&1 \
-            || { tail -n 30 "$LOGS/migrate-$name.log" >&2; die "migrations of $name failed (log: $LOGS/migrate-$name.log)"; }
-        say "migrations of $name at head"
-    done
+# Broker answering, catalogue topics, then every service's migrations: one Python process.
+provision() {
+    local started=$SECONDS
+    if ! BILLING_DATABASE_URL="$DATABASE_URL" BILLING_KAFKA_BOOTSTRAP="$KAFKA_BOOTSTRAP" BILLING_TOPIC_PREFIX="" \
+        BILLING_SCHEMA_PREFIX="" "$PY" -m billing_runtime.provision --services-dir "$ROOT/services" --wait 90 \
+        >"$LOGS/provision.log" 2>&1; then
+        tail -n 30 "$LOGS/provision.log" >&2
+        die "provisioning failed: Kafka on port $KAFKA_PORT not answering, or a migration failed (log: $LOGS/provision.log)"
+    fi
+    grep -E '^(topics|migrations) ' "$LOGS/provision.log" | sed 's/^/[stack] /'
+    say "Kafka ready, topics and migrations done in $((SECONDS - started)) s"
 }
 
 http_ok() { "$PY" -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" "$1"; }
 
 services_up() {
-    local name port app state pid
+    local name port app state pid services
+    services="$(registered_services)"
     while read -r name port app state; do
+        [ -n "$name" ] || continue
         if [ "$state" = absent ]; then
             say "service $name skipped: ${app%%:*} is not installed yet"
             continue
@@ -337,14 +342,14 @@ services_up() {
                 --no-access-log >>"$LOGS/$name.log" 2>&1 </dev/null &
             echo "$!" >"$RUN/$name.pid"
         fi
-    done < <(registered_services)
+    done <<<"$services"
     while read -r name port app state; do
-        [ "$state" = absent ] && continue
+        [ -n "$name" ] && [ "$state" != absent ] || continue
         pid="$(read_pid "$RUN/$name.pid")"
         wait_started "$pid" "service $name (port $port)" "$LOGS/$name.log" 60 \
             "answer http://127.0.0.1:$port/readyz" http_ok "http://127.0.0.1:$port/readyz"
         say "service $name ready: http://127.0.0.1:$port"
-    done < <(registered_services)
+    done <<<"$services"
 }
 
 services_down() {
@@ -382,7 +387,7 @@ cmd_up() {
     ensure_tools
     pg_up
     kafka_up
-    migrate_all
+    provision
     write_stack_env
     services_up
     say "stack up in $((SECONDS - started)) s; logs in .local/logs/, stop with 'make down'"

@@ -6,11 +6,9 @@ services directly, with a clock they set.
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +16,7 @@ import pytest
 import pytest_asyncio
 import sqlalchemy as sa
 from fastapi import FastAPI
+from rating_it_support import EXAMPLE_EVENTS
 
 from billing_core import aggregate_events
 from billing_io.events_jsonl import iter_events
@@ -25,10 +24,6 @@ from billing_runtime.db import create_engine
 from rating.bootstrap import create_app
 from rating.clock import FixedClock
 from rating.settings import RatingSettings
-
-REPO = Path(__file__).resolve().parents[3]
-EXAMPLE_CONTRACT = REPO / "examples" / "contract.yaml"
-EXAMPLE_EVENTS = REPO / "examples" / "events.jsonl"
 
 
 @pytest.fixture(scope="session")
@@ -66,10 +61,6 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://rating") as http:
         yield http
-
-
-def contract_yaml(tenant: str) -> str:
-    return re.sub(r"(?m)^tenant: acme$", f"tenant: {tenant}", EXAMPLE_CONTRACT.read_text())
 
 
 @pytest_asyncio.fixture

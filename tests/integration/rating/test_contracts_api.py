@@ -5,13 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-import sys
-from pathlib import Path
 
-from conftest import EXAMPLE_EVENTS, contract_yaml
+from rating_it_support import BILLING, EXAMPLE_EVENTS, contract_yaml
 
 YAML = {"content-type": "application/yaml", "x-actor": "alice@acme", "x-change-reason": "onboarding"}
-BILLING = str(Path(sys.executable).parent / "billing")
 
 
 async def test_onboard_change_history_and_refusals(client):

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
-from conftest import EXAMPLE_CONTRACT, EXAMPLE_EVENTS, contract_yaml
+from rating_it_support import BILLING, EXAMPLE_CONTRACT, EXAMPLE_EVENTS, contract_yaml
 
-BILLING = str(Path(sys.executable).parent / "billing")
 YAML = {"content-type": "application/yaml", "x-actor": "ops"}
 
 

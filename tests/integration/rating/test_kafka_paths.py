@@ -7,6 +7,7 @@ import asyncio
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer
+from rating_it_support import contract_yaml
 
 from billing_runtime.cloudevents_codec import (
     ContentMode,
@@ -16,7 +17,6 @@ from billing_runtime.cloudevents_codec import (
     record_headers,
 )
 from billing_runtime.kafka import consumer_group, create_consumer, create_producer
-from conftest import contract_yaml
 from rating.outbox_relay import OutboxRelay
 from rating.usage_consumer import UsageConsumer
 

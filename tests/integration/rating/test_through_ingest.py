@@ -13,21 +13,19 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from test_contracts_api import BILLING
+from rating_it_support import BILLING, EXAMPLE_CONTRACT, EXAMPLE_EVENTS, REPO
 
 from billing_core import aggregate_events
 from billing_io.events_jsonl import iter_events
 from billing_runtime.kafka import create_producer
 from billing_runtime.migrations import upgrade
 from billing_runtime.topics import ensure_topics
-from conftest import EXAMPLE_CONTRACT, EXAMPLE_EVENTS
 from ingest.bootstrap import create_app as create_ingest_app
 from ingest.settings import IngestSettings
 from rating.bootstrap import create_app as create_rating_app
 from rating.clock import FixedClock
 from rating.settings import RatingSettings
 
-REPO = EXAMPLE_CONTRACT.parents[1]
 PERIODS = ("2026-03", "2026-08", "2026-12")
 
 

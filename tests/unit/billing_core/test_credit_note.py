@@ -12,6 +12,7 @@ from core_builders import MARCH, SITE, D, example_contract_data, merged, usage
 
 from billing_core import (
     BillingLedger,
+    CreditLimitError,
     CreditNote,
     CreditNoteError,
     Invoice,
@@ -133,13 +134,13 @@ def test_checksum_covers_the_canonical_json_and_the_data_round_trips() -> None:
 def test_crediting_twice_beyond_the_total_is_refused() -> None:
     invoice, ledger = march_invoice()
     first = credit_invoice(invoice, number="T-2", reason="duplicate billing", ledger=ledger)
-    with pytest.raises(CreditNoteError, match="no site left to credit in full"):
+    with pytest.raises(CreditLimitError, match="no site left to credit in full"):
         credit_invoice(invoice, number="T-3", reason="again", ledger=ledger, earlier=[first])
-    with pytest.raises(CreditNoteError, match=r"already credited 500\.00.*at most 0\.00"):
+    with pytest.raises(CreditLimitError, match=r"already credited 500\.00.*at most 0\.00"):
         credit_invoice(
             invoice, number="T-3", reason="again", ledger=ledger, earlier=[first], sites=[SiteCredit(SITE)]
         )
-    with pytest.raises(CreditNoteError, match=r"0\.01 is more than the 0\.00 left"):
+    with pytest.raises(CreditLimitError, match=r"0\.01 is more than the 0\.00 left"):
         credit_invoice(
             invoice,
             number="T-3",
@@ -160,11 +161,11 @@ def test_partial_credits_add_up_to_at_most_the_site_and_the_invoice_total() -> N
     ledger = record_credit_note(ledger, part)
 
     # A full reversal of a site already partly credited would give back more than it billed.
-    with pytest.raises(CreditNoteError, match=r"already credited 120\.50.*at most 379\.50"):
+    with pytest.raises(CreditLimitError, match=r"already credited 120\.50.*at most 379\.50"):
         credit_invoice(
             invoice, number="T-3", reason="r", ledger=ledger, earlier=[part], sites=[SiteCredit(SITE)]
         )
-    with pytest.raises(CreditNoteError, match=r"379\.51 is more than the 379\.50 left"):
+    with pytest.raises(CreditLimitError, match=r"379\.51 is more than the 379\.50 left"):
         credit_invoice(
             invoice,
             number="T-3",

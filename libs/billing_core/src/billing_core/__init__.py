@@ -18,6 +18,7 @@ from .contract_data import contract_to_data, parse_contract
 from .credit_note import (
     CREDIT,
     CREDIT_NOTE_DOCUMENT_TYPE,
+    CreditLimitError,
     CreditLine,
     CreditNote,
     CreditNoteError,
@@ -88,6 +89,7 @@ __all__ = [
     "Contract",
     "ContractError",
     "ContractYear",
+    "CreditLimitError",
     "CreditLine",
     "CreditNote",
     "CreditNoteError",

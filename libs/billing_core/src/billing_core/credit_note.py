@@ -26,6 +26,7 @@ from .periods import ContractYear, Period
 __all__ = [
     "CREDIT",
     "CREDIT_NOTE_DOCUMENT_TYPE",
+    "CreditLimitError",
     "CreditLine",
     "CreditNote",
     "CreditNoteError",
@@ -47,7 +48,12 @@ _OWN_YEAR_KINDS = (USAGE, MINIMUM_SHORTFALL, CREDIT)
 
 
 class CreditNoteError(ValueError):
-    """A credit note that may not be issued (unknown site, more than was billed, no reason...)."""
+    """A credit note that may not be issued (unknown site, bad amount, no reason...)."""
+
+
+class CreditLimitError(CreditNoteError):
+    """The credit would give back more than the invoice (or one of its sites) billed, counting
+    the credit notes already issued: a conflict with what exists, not a malformed request."""
 
 
 @dataclass(frozen=True)
@@ -239,7 +245,7 @@ def credit_invoice(
             if section.site not in credited and any(line.billed for line in section.lines)
         ]
         if not sites:
-            raise CreditNoteError(f"{invoice.number} has no site left to credit in full")
+            raise CreditLimitError(f"{invoice.number} has no site left to credit in full")
     seen: set[str] = set()
     result: list[CreditSite] = []
     for request in sites:
@@ -254,7 +260,7 @@ def credit_invoice(
         if request.amount is None:
             if request.site in credited:
                 remaining = format_amount(section.total + before, currency)
-                raise CreditNoteError(
+                raise CreditLimitError(
                     f"{where}: already credited {format_amount(-before, currency)}, so its lines cannot "
                     f"be reversed again; credit a stated amount of at most {remaining} instead"
                 )
@@ -265,7 +271,7 @@ def credit_invoice(
             amount = _stated_amount(request.amount, currency, where)
             remaining_amount = section.total + before
             if amount > remaining_amount:
-                raise CreditNoteError(
+                raise CreditLimitError(
                     f"{where}: {format_amount(amount, currency)} is more than the "
                     f"{format_amount(max(remaining_amount, Decimal(0)), currency)} left to credit "
                     f"(site total {format_amount(section.total, currency)}, "
@@ -307,7 +313,7 @@ def credit_invoice(
         )
     left = invoice.total + credited_before
     if -note.total > left:
-        raise CreditNoteError(
+        raise CreditLimitError(
             f"credit of {invoice.number}: {format_amount(-note.total, currency)} is more than the "
             f"{format_amount(max(left, Decimal(0)), currency)} left to credit "
             f"(invoice total {format_amount(invoice.total, currency)}, "

@@ -47,6 +47,8 @@ class TotalsView:
     cap_credit: str
     prior_period_adjustment: str
     total: str
+    credit: str | None = None
+    """Stated amounts given back (credit notes only)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,12 @@ class InvoiceView:
     category_totals: tuple[tuple[str, str], ...]
     verification: VerificationView
     unbillable: tuple[UnbillableView, ...] = ()
+    reason: str | None = None
+    """Why a credit note was issued (credit notes only)."""
+
+    @property
+    def is_credit_note(self) -> bool:
+        return self.document_type == "credit_note"
 
 
 def _field(data: Mapping[str, Any], key: str, where: str) -> Any:
@@ -224,6 +232,8 @@ def read_invoice(invoice: Mapping[str, Any]) -> InvoiceView:
     sites = _sequence(_field(data, "sites", "invoice"), "invoice.sites")
     totals = _mapping(_field(data, "totals", "invoice"), "invoice.totals")
     verification = _mapping(_field(data, "verification", "invoice"), "invoice.verification")
+    if data.get("document_type") == "credit_note":  # a credit note always names what it corrects
+        _text(data, "references", "invoice")
     return InvoiceView(
         number=_text(data, "number", "invoice"),
         tenant=_text(data, "tenant", "invoice"),
@@ -241,7 +251,9 @@ def read_invoice(invoice: Mapping[str, Any]) -> InvoiceView:
             cap_credit=_amount(totals, "cap_credit", "invoice.totals"),
             prior_period_adjustment=_amount(totals, "prior_period_adjustment", "invoice.totals"),
             total=_amount(totals, "total", "invoice.totals"),
+            credit=_optional_amount(totals, "credit", "invoice.totals"),
         ),
+        reason=_optional_text(data, "reason", "invoice"),
         category_totals=_category_totals(data),
         unbillable=_unbillable(data),
         verification=VerificationView(

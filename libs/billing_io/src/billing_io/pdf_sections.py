@@ -44,6 +44,7 @@ _KIND_LABELS = {
     "minimum_shortfall": "Minimum shortfall",
     "cap_credit": "Annual cap credit",
     "prior_period_adjustment": "Prior-period adjustment",
+    "credit": "Credit",
 }
 
 
@@ -107,7 +108,7 @@ def cover(ctx: RenderContext) -> list[Flowable]:
         issuer_lines.append(_para(issuer.contact, styles.small))
     if issuer.tax_id:
         issuer_lines.append(_para(f"Tax ID {issuer.tax_id}", styles.small))
-    is_credit = inv.document_type == "credit_note"
+    is_credit = inv.is_credit_note
     title: list[Flowable] = [
         _para("CREDIT NOTE" if is_credit else "INVOICE", styles.title),
         Paragraph(f"<b>{escape(inv.number)}</b>", styles.small_right),
@@ -135,8 +136,12 @@ def cover(ctx: RenderContext) -> list[Flowable]:
         ("Currency", inv.currency),
         ("Status", inv.status.capitalize()),
     ]
+    if is_credit:  # not payable: no due date, but the invoice it corrects and why
+        details = [row for row in details if row[0] != "Due date"]
     if inv.references:
         details.append(("Credits invoice", inv.references))
+    if inv.reason:
+        details.append(("Reason", inv.reason))
     detail_rows = [[_para(label, styles.label), _para(value, styles.body)] for label, value in details]
     detail_table = Table(detail_rows, colWidths=[ctx.width * 0.17, ctx.width * 0.33])
     detail_table.setStyle(
@@ -157,10 +162,15 @@ def cover(ctx: RenderContext) -> list[Flowable]:
     )
 
     due_label = "Total credited" if is_credit else "Amount due"
+    due_note = (
+        f"Reduces the amount owed on invoice {inv.references}"
+        if is_credit
+        else f"Payable by {format_day(ctx.due_date)}"
+    )
     due = Table(
         [
             [_para(due_label, styles.subheading), ctx.money(inv.total, "invoice.total")],
-            [_para(f"Payable by {format_day(ctx.due_date)}", styles.small), ""],
+            [_para(due_note, styles.small), ""],
         ],
         colWidths=[ctx.width * 0.6, ctx.width * 0.4],
     )
@@ -180,8 +190,14 @@ def cover(ctx: RenderContext) -> list[Flowable]:
         ]
     )
     flowables: list[Flowable] = [head, Spacer(1, 14), parties, Spacer(1, 12), due]
-    if issuer.payment_terms:
-        flowables += [Spacer(1, 4), _para(issuer.payment_terms, styles.small)]
+    terms = issuer.payment_terms
+    if is_credit:
+        terms = (
+            f"This credit note corrects invoice {inv.references}, which itself stays as issued. "
+            "Amounts are negative: they are given back."
+        )
+    if terms:
+        flowables += [Spacer(1, 4), _para(terms, styles.small)]
     return flowables
 
 
@@ -204,6 +220,8 @@ def summary(ctx: RenderContext) -> list[Flowable]:
         ],
         ["Grand total", ctx.money(totals.total, "invoice.totals.total")],
     ]
+    if totals.credit is not None:
+        rows.insert(-1, ["Stated credits", ctx.money(totals.credit, "invoice.totals.credit")])
     half = ctx.width * 0.5 - 6
     components = Table(rows, colWidths=[half * 0.62, half * 0.38])
     components.setStyle(grid_table_style(styles.fonts, numeric_from=1, total_row=True))
@@ -249,7 +267,7 @@ def site_overview(ctx: RenderContext) -> list[Flowable]:
                 _fit(site_title(site), ctx, ctx.width * widths[0]),
                 str(len(site.lines)),
                 _optional_money(ctx, site.billed_to_date, f"{where}.billed_to_date", "—"),
-                _optional_money(ctx, site.cap_remaining, f"{where}.cap_remaining", "no cap"),
+                _optional_money(ctx, site.cap_remaining, f"{where}.cap_remaining", _no_cap(ctx, "no cap")),
                 ctx.money(site.total, f"{where}.total"),
             ]
         )
@@ -261,6 +279,11 @@ def site_overview(ctx: RenderContext) -> list[Flowable]:
 
 def site_title(site: SiteView) -> str:
     return f"{site.site} — {site.name}" if site.name else site.site
+
+
+def _no_cap(ctx: RenderContext, text: str) -> str:
+    """A credit note does not restate caps, so an absent figure is unknown there, not 'no cap'."""
+    return "—" if ctx.invoice.is_credit_note else text
 
 
 def _optional_money(ctx: RenderContext, value: str | None, where: str, absent: str) -> str:
@@ -309,7 +332,9 @@ def site_section(ctx: RenderContext, index: int, site: SiteView) -> list[Flowabl
     table.setStyle(style)
 
     billed = _optional_money(ctx, site.billed_to_date, f"{where}.billed_to_date", "—")
-    remaining = _optional_money(ctx, site.cap_remaining, f"{where}.cap_remaining", "no annual cap")
+    remaining = _optional_money(
+        ctx, site.cap_remaining, f"{where}.cap_remaining", _no_cap(ctx, "no annual cap")
+    )
     facts = Table(
         [
             [
@@ -441,10 +466,11 @@ def verification(ctx: RenderContext) -> list[Flowable]:
             ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
         ]
     )
+    document = "credit note" if inv.is_credit_note else "invoice"
     note = _para(
-        "These figures let the invoice be checked independently: the site totals and the summary components "
-        "each add up to the grand total, and the checksum identifies the exact invoice data this document "
-        "was produced from.",
+        f"These figures let the {document} be checked independently: the site totals and the summary "
+        f"components each add up to the grand total, and the checksum identifies the exact {document} data "
+        "this document was produced from.",
         styles.small,
     )
     return [

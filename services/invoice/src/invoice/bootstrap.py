@@ -16,6 +16,8 @@ from billing_runtime.kafka import create_consumer, create_producer
 from invoice.api import invoice_router
 from invoice.clock import utc_now
 from invoice.closed_periods_consumer import PERIOD_CLOSED_TOPIC, ClosedPeriodsConsumer
+from invoice.credit_note_api import credit_note_router
+from invoice.crediting import CreditNoteIssuer
 from invoice.issuing import InvoiceIssuer
 from invoice.outbox_relay import OutboxRelay
 from invoice.pg_inputs import PostgresInvoiceInputs
@@ -60,4 +62,5 @@ def create_app(
         settings, name="invoice", checks=[database_check(engine), kafka_check(settings)], lifespan=lifespan
     )
     app.include_router(invoice_router(engine, issuer))
+    app.include_router(credit_note_router(engine, CreditNoteIssuer(engine, settings, clock)))
     return app

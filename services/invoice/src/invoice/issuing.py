@@ -2,35 +2,26 @@
 
 The transaction takes a per-tenant lock, allocates the next number from the locked
 counter row, rates through billing_core with the ledger rebuilt from the tenant's
-issued invoices, stores the draft and its invoice.drafted.v1 event (outbox), then
-issues it with its JSON and PDF bytes. Either all of it is committed or none.
+issued invoices and credit notes, stores the draft and its invoice.drafted.v1 event
+(outbox), then issues it with its JSON and PDF bytes. Either all of it is committed or none.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from billing_core import (
-    BillingLedger,
-    Period,
-    canonical_json,
-    invoice_from_data,
-    invoice_to_data,
-    parse_contract,
-    rate_invoice,
-    record_invoice,
-)
+from billing_core import Period, canonical_json, invoice_to_data, parse_contract, rate_invoice
 from invoice.documents import render_document, sha256_hex
 from invoice.drafted_event import drafted_event
 from invoice.inputs import InvoiceInputs
+from invoice.ledger_rebuild import load_invoice_json as load_invoice_json
+from invoice.ledger_rebuild import rebuild_ledger
 from invoice.numbering import format_number, number_prefix
 from invoice.records import StoredInvoice
 from invoice.settings import InvoiceSettings
@@ -39,7 +30,6 @@ from invoice.store import (
     find_invoice,
     get_document,
     insert_document,
-    issued_invoices,
     lock_tenant,
     mark_issued,
     next_sequence,
@@ -54,13 +44,6 @@ DRAFTED_TOPIC = "invoice.drafted.v1"
 class IssueOutcome:
     invoice: StoredInvoice
     created: bool
-
-
-def load_invoice_json(body: bytes) -> dict[str, object]:
-    data = json.loads(body, parse_float=Decimal)
-    if not isinstance(data, dict):
-        raise ValueError("stored invoice JSON is not an object")
-    return data
 
 
 class InvoiceIssuer:
@@ -89,9 +72,7 @@ class InvoiceIssuer:
                 source=f"frozen configuration of {tenant_id} {period}",
             )
             usage = await self._inputs.usage(conn, tenant_id)
-            ledger = BillingLedger()
-            for stored in await issued_invoices(conn, tenant_id):
-                ledger = record_invoice(ledger, invoice_from_data(load_invoice_json(stored.json_body)))
+            ledger = await rebuild_ledger(conn, tenant_id)
 
             now = self._clock()
             issue_date = now.date()

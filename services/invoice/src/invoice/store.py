@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from invoice.records import StoredInvoice
-from invoice.tables import invoice_counters, invoices, outbox
+from invoice.tables import document_audit, invoice_counters, invoices, outbox
 
 
 def _stored(row: sa.Row[Any]) -> StoredInvoice:
@@ -109,3 +109,56 @@ async def enqueue(
     conn: AsyncConnection, *, topic: str, key: str, event: dict[str, Any], now: datetime
 ) -> None:
     await conn.execute(sa.insert(outbox).values(topic=topic, key=key, event=event, created_at=now))
+
+
+async def _issued_credit_notes(
+    conn: AsyncConnection, condition: sa.ColumnElement[bool]
+) -> list[StoredInvoice]:
+    rows = await conn.execute(
+        sa.select(invoices)
+        .where(condition, invoices.c.kind == "credit_note", invoices.c.status == "issued")
+        .order_by(invoices.c.issued_at, invoices.c.number)
+    )
+    return [_stored(row) for row in rows]
+
+
+async def credit_notes_of(conn: AsyncConnection, invoice_number: str) -> list[StoredInvoice]:
+    """An invoice's issued credit notes in the order they were issued."""
+    return await _issued_credit_notes(conn, invoices.c.references_number == invoice_number)
+
+
+async def issued_credit_notes(conn: AsyncConnection, tenant_id: str) -> list[StoredInvoice]:
+    """The tenant's issued credit notes: the ledger rebuild counts them after the invoices."""
+    return await _issued_credit_notes(conn, invoices.c.tenant_id == tenant_id)
+
+
+async def insert_audit(
+    conn: AsyncConnection,
+    *,
+    number: str,
+    action: str,
+    actor: str,
+    reason: str,
+    request: dict[str, Any],
+    at: datetime,
+) -> None:
+    await conn.execute(
+        sa.insert(document_audit).values(
+            number=number, action=action, actor=actor, reason=reason, request=request, at=at
+        )
+    )
+
+
+async def audit_entries(conn: AsyncConnection, numbers: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Audit entries per document number, oldest first."""
+    rows = await conn.execute(
+        sa.select(document_audit)
+        .where(document_audit.c.number.in_(numbers))
+        .order_by(document_audit.c.id)
+    )
+    entries: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        entries.setdefault(row.number, []).append(
+            {"action": row.action, "actor": row.actor, "reason": row.reason, "at": row.at.isoformat()}
+        )
+    return entries

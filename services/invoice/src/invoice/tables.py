@@ -65,3 +65,16 @@ outbox = sa.Table(
     sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
 )
 sa.Index("invoice_outbox_unpublished", outbox.c.id, postgresql_where=outbox.c.published_at.is_(None))
+
+document_audit = sa.Table(
+    "document_audit",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("number", sa.Text, sa.ForeignKey("invoices.number"), nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("request", JSONB, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+"""Append-only (trigger in migration 0003_credit_note_audit): who issued a credit note and why."""

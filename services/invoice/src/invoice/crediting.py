@@ -1,0 +1,153 @@
+"""Issuing a credit note against an issued invoice, in one transaction.
+
+Under the tenant's lock (the same one invoicing takes, so a credit and the next invoice never
+interleave) it reads the invoice and its earlier credit notes, rebuilds the ledger, draws the
+next number of the invoices' series, lets billing_core compute the credit note, and stores it
+issued, with its JSON and PDF bytes, an audit entry naming who asked and why, and its event in
+the outbox. A refusal rolls everything back, so no number is used up.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from billing_core import (
+    CreditNoteError,
+    SiteCredit,
+    credit_invoice,
+    credit_note_from_data,
+    credit_note_to_data,
+    invoice_from_data,
+)
+from invoice.credit_note_event import CREDIT_NOTE_TOPIC, credit_note_issued_event
+from invoice.documents import render_document
+from invoice.ledger_rebuild import load_invoice_json, rebuild_ledger
+from invoice.numbering import format_number, number_prefix
+from invoice.records import StoredInvoice
+from invoice.settings import InvoiceSettings
+from invoice.store import (
+    credit_notes_of,
+    enqueue,
+    get_document,
+    insert_audit,
+    insert_document,
+    lock_tenant,
+    next_sequence,
+)
+
+logger = logging.getLogger(__name__)
+
+CREDIT_NOTE_ISSUED = "credit_note.issued"
+
+
+class DocumentNotFoundError(LookupError):
+    """No invoice carries the number a credit was asked for."""
+
+
+@dataclass(frozen=True)
+class CreditRequest:
+    reason: str
+    actor: str
+    sites: Sequence[SiteCredit] | None = None
+    """None credits every site no earlier credit note touched, in full."""
+
+    def audit_record(self, invoice_number: str) -> dict[str, object]:
+        sites = None
+        if self.sites is not None:
+            sites = [
+                {"site": s.site, "amount": None if s.amount is None else str(s.amount)} for s in self.sites
+            ]
+        return {"invoice": invoice_number, "sites": sites}
+
+
+class CreditNoteIssuer:
+    def __init__(self, engine: AsyncEngine, settings: InvoiceSettings, clock: Callable[[], datetime]) -> None:
+        self._engine = engine
+        self._settings = settings
+        self._clock = clock
+
+    async def credit(self, invoice_number: str, request: CreditRequest) -> StoredInvoice:
+        """Issue a credit note for the invoice; CreditNoteError (or CreditLimitError) says why not."""
+        if not request.actor.strip():
+            raise CreditNoteError("a credit note needs the name of who asks for it")
+        async with self._engine.begin() as conn:
+            target = await get_document(conn, invoice_number)
+            if target is None:
+                raise DocumentNotFoundError(f"no invoice numbered {invoice_number!r}")
+            if target.kind != "invoice":
+                raise CreditNoteError(f"{invoice_number} is a credit note; only an invoice can be credited")
+            await lock_tenant(conn, target.tenant_id)
+            invoice = invoice_from_data(load_invoice_json(target.json_body))
+            earlier = [
+                credit_note_from_data(load_invoice_json(stored.json_body))
+                for stored in await credit_notes_of(conn, invoice_number)
+            ]
+            ledger = await rebuild_ledger(conn, target.tenant_id)
+
+            now = self._clock()
+            issue_date = now.date()
+            prefix = number_prefix(self._settings.environment)
+            sequence = await next_sequence(conn, prefix, issue_date.year)
+            number = format_number(prefix, issue_date.year, sequence)
+            note = credit_invoice(
+                invoice,
+                number=number,
+                reason=request.reason,
+                ledger=ledger,
+                sites=request.sites,
+                earlier=earlier,
+                status="issued",
+                issue_date=issue_date,
+            )
+            data = credit_note_to_data(note)
+            # A credit note is not payable: its due date is its issue date.
+            document = render_document(data, self._settings, issue_date=issue_date, due_date=issue_date)
+            stored = StoredInvoice(
+                number=number,
+                kind="credit_note",
+                tenant_id=target.tenant_id,
+                period=target.period,
+                status="issued",
+                currency=note.currency,
+                total=note.total,
+                references_number=invoice_number,
+                issue_date=issue_date,
+                due_date=issue_date,
+                json_body=document.json_body,
+                json_sha256=document.json_sha256,
+                pdf_body=document.pdf_body,
+                pdf_sha256=document.pdf_sha256,
+                created_at=now,
+                issued_at=now,
+            )
+            await insert_document(conn, stored)
+            await insert_audit(
+                conn,
+                number=number,
+                action=CREDIT_NOTE_ISSUED,
+                actor=request.actor.strip(),
+                reason=note.reason,
+                request=request.audit_record(invoice_number),
+                at=now,
+            )
+            await enqueue(
+                conn,
+                topic=CREDIT_NOTE_TOPIC,
+                key=target.tenant_id,
+                event=credit_note_issued_event(data, request.actor.strip(), now),
+                now=now,
+            )
+        logger.info(
+            "issued credit note %s for invoice %s (%s %s), asked by %s",
+            number,
+            invoice_number,
+            note.total,
+            note.currency,
+            request.actor,
+        )
+        return stored

@@ -218,7 +218,7 @@ async def main() -> int:
         },
     )
     await ensure_topics(settings)
-    for service in ("ingest", "rating"):
+    for service in ("ingest", "invoice", "rating"):
         await asyncio.to_thread(upgrade, ROOT / "services" / service, settings)
     ingest_port, rating_port = free_port(), free_port()
     logs = ROOT / ".local" / "logs"
@@ -273,7 +273,7 @@ async def main() -> int:
                 process.kill()
         engine = create_engine(settings, "public", pool_size=1, max_overflow=0)
         try:
-            for service in ("ingest", "rating"):
+            for service in ("ingest", "invoice", "rating"):
                 await drop_schema(engine, settings.schema_name(service))
         finally:
             await engine.dispose()

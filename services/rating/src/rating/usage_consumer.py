@@ -136,13 +136,21 @@ class UsageConsumer:
                     self.refresher.note(tp.topic, tp.partition, record.offset, data)
             if time.monotonic() - last_flush >= self._coalesce:
                 if self.refresher.offsets:
-                    started = time.perf_counter()
-                    offsets = dict(self.refresher.offsets)
-                    await self.refresher.flush()
-                    self._recompute.observe(time.perf_counter() - started)
-                    self._flushes.inc()
-                    await self._commit_informational(offsets)
+                    await self._flush()
                 last_flush = time.monotonic()
+
+    async def _flush(self) -> None:
+        """Flush once; on failure keep what was collected and try again at the next interval."""
+        started = time.perf_counter()
+        offsets = dict(self.refresher.offsets)
+        try:
+            await self.refresher.flush()
+        except Exception:  # the database may be away for a moment: nothing is lost, offsets stay
+            log.exception("dashboard flush failed; retrying")
+            return
+        self._recompute.observe(time.perf_counter() - started)
+        self._flushes.inc()
+        await self._commit_informational(offsets)
 
     async def _commit_informational(self, offsets: dict[tuple[str, int], int]) -> None:
         try:

@@ -117,7 +117,8 @@ async def test_sigkill_at_random_moments_neither_loses_nor_doubles_an_event(
             await asyncio.sleep(0.5)
         await asyncio.sleep(2)  # anything counted twice would show up now
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0, log.read_text()[-3000:]
+        # uvicorn shuts down gracefully, then re-raises the signal so the exit status tells why it ended
+        assert process.wait(timeout=30) in (0, -signal.SIGTERM), log.read_text()[-3000:]
 
         async with engine.connect() as connection:
             rows = (

@@ -10,6 +10,7 @@ Where they come from, in order:
 
 Every run gets its own ``run_id``; topics are ``test.<run_id>.<name>`` and schemas
 ``t_<run_id>_<service>``, so concurrent runs never meet, and both are removed when the session ends.
+Tests that count messages on a topic take ``exclusive_topic_prefix`` (topics of their own).
 Unit tests request none of these fixtures and never touch the services.
 """
 
@@ -208,3 +209,17 @@ def migrate(
         await asyncio.to_thread(upgrade, REPO_ROOT / "services" / service, settings)
 
     return run
+
+
+@pytest_asyncio.fixture
+async def exclusive_topic_prefix(
+    topic_prefix: str, settings_factory: Callable[..., ServiceSettings]
+) -> str:
+    """A topic prefix of this test alone, with every catalogue topic created under it.
+
+    For tests that count what is on a topic: the run's shared topics also carry other tests'
+    messages. The topics start with the run's prefix, so the session clean-up removes them.
+    """
+    prefix = f"{topic_prefix}{secrets.token_hex(3)}."
+    await ensure_topics(settings_factory(topic_prefix=prefix))
+    return prefix

@@ -125,3 +125,20 @@ async def test_json_numbers_from_other_producers_decode_as_decimal(
     assert isinstance(payload, dict)
     assert payload["quantity"] == Decimal("0.1000000000000000000001")
     assert isinstance(payload["quantity"], Decimal)
+
+
+async def test_exclusive_topics_start_empty_and_apart_from_the_run_topics(
+    settings_factory: Callable[..., ServiceSettings], exclusive_topic_prefix: str, topic_prefix: str
+) -> None:
+    settings = settings_factory(topic_prefix=exclusive_topic_prefix)
+    topic = settings.topic_name(USAGE)
+    assert topic.startswith(topic_prefix) and topic != settings_factory().topic_name(USAGE)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in range(12)]
+        ends = await consumer.end_offsets(partitions)
+    finally:
+        await consumer.stop()
+    assert len(ends) == 12
+    assert sum(ends.values()) == 0

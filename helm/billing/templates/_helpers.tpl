@@ -20,10 +20,6 @@ billing/environment: {{ .Values.environment }}
   value: {{ .Values.kafka.bootstrap | quote }}
 - name: BILLING_TOPIC_REPLICATION_FACTOR
   value: {{ .Values.kafka.replicationFactor | quote }}
-- name: BILLING_INVOICE_NUMBER_PREFIX
-  value: {{ .Values.invoice.numberPrefix | quote }}
-- name: BILLING_PAPER_SIZE
-  value: {{ .Values.invoice.paperSize | quote }}
 - name: BILLING_LOG_LEVEL
   value: {{ .Values.logLevel | quote }}
 - name: BILLING_HTTP_HOST

@@ -43,7 +43,7 @@ die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
 
 is_root() { [ "$(id -u)" -eq 0 ]; }
 # PostgreSQL refuses to run as root: as root, run its tools as the `postgres` user.
-as_pg() { if is_root; then runuser -u postgres -- env BILLING_STACK_ID="$STACK_ID" "$@"; else "$@"; fi; }
+as_pg() { if is_root; then (cd / && runuser -u postgres -- env BILLING_STACK_ID="$STACK_ID" "$@"); else "$@"; fi; }
 
 alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 read_pid() { [ -f "$1" ] && head -n1 "$1" | tr -dc '0-9' || true; }

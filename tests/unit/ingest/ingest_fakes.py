@@ -29,14 +29,17 @@ class MemoryLedger:
         if self.fail_next:
             self.fail_next = False
             raise ConnectionError("database went away")
-        fresh = [event for event in batch.events if event.key not in self.keys]
+        fresh = []
+        for event in batch.events:
+            if event.key not in self.keys:
+                self.keys.add(event.key)
+                fresh.append(event)
         totals = []
         for key, tally in aggregate(fresh).items():
             current = self.aggregates.setdefault(key, Tally(tally.quantity * 0, 0))
             current.quantity += tally.quantity
             current.events += tally.events
             totals.append(AggregateTotal(*key, current.quantity, current.events))
-        self.keys.update(event.key for event in fresh)
         self.raw.extend(fresh)
         self.outbox.extend(aggregated_notifications(totals, AGGREGATED_TOPIC))
         self.outbox.extend(batch.dead_letters)

@@ -147,8 +147,8 @@ class EventChecker:
                 Reason.INVALID_TIME, f"time {envelope['time']!r} has no billing period: {exc}"
             ) from None
         return UsageEvent(
-            cast(str, source), cast(str, event_id), cast(str, event_type), instant,
-            cast(str, tenant), cast(str, site), category, quantity, period, payload,
+            cast(str, source), cast(str, event_id), instant, cast(str, event_type),
+            cast(str, tenant), cast(str, site), category, period, quantity, payload,
         )  # fmt: skip
 
 

@@ -74,11 +74,14 @@ def decode_kafka_record(
     content_type = ""
     attributes: dict[str, Any] | None = None
     for name, raw in headers:
-        lowered = name.lower()
+        if name == "content-type":
+            content_type = _header_text(name, raw)
+            continue
+        lowered = name if name.islower() else name.lower()
         if lowered.startswith(_CE_PREFIX):
             if attributes is None:
                 attributes = {}
-            attributes[lowered[len(_CE_PREFIX) :]] = _header_text(name, raw)
+            attributes[lowered[3:]] = _header_text(name, raw)
         elif lowered == "content-type":
             content_type = _header_text(name, raw)
     if attributes is not None and "specversion" in attributes:
@@ -92,7 +95,10 @@ def decode_kafka_record(
         raise InvalidEvent(
             Reason.UNSUPPORTED_CONTENT_TYPE, f"content-type {content_type!r} is not a CloudEvent"
         )
-    envelope = parse_json(value, "record value")
+    try:
+        envelope = _decoder.decode(value.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        envelope = parse_json(value, "record value")  # raises, with the explanation
     if not isinstance(envelope, dict):
         raise InvalidEvent(Reason.NOT_AN_OBJECT, "record value is not a JSON object")
     return DecodedEvent(envelope, value, STRUCTURED)

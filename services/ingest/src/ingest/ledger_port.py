@@ -26,7 +26,7 @@ class PartitionPosition:
 @dataclass(frozen=True, slots=True)
 class LedgerBatch:
     events: Sequence[UsageEvent]
-    """Events with distinct (source, id); the ledger decides which of them are new."""
+    """The ledger decides which are new; a (source, id) repeated inside the batch counts once."""
     dead_letters: Sequence[OutboxMessage] = ()
     positions: Sequence[PartitionPosition] = ()
     consumer_group: str = ""

@@ -40,7 +40,7 @@ LAST_PARTITIONED_YEAR = 2199
 
 _CLAIM_IDS = """
 INSERT INTO event_ids (source, id, event_time)
-SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
+SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) ORDER BY 1, 2
 ON CONFLICT DO NOTHING
 RETURNING source, id
 """
@@ -107,14 +107,12 @@ class PostgresLedger:
         self._partition_lock = asyncio.Lock()
 
     async def record(self, batch: LedgerBatch) -> LedgerOutcome:
-        events = sorted(batch.events, key=lambda event: (event.source, event.id))
+        events = batch.events
         await self._ensure_partitions(events)
         async with driver_connection(self._engine) as connection, connection.transaction():
             fresh = await self._claim(connection, events)
             if fresh:
-                await connection.copy_records_to_table(
-                    "raw_events", records=[_raw_row(event) for event in fresh], columns=RAW_COLUMNS
-                )
+                await connection.copy_records_to_table("raw_events", records=fresh, columns=RAW_COLUMNS)
             totals = await self._add(connection, fresh)
             messages = [*aggregated_notifications(totals, self._aggregated_topic), *batch.dead_letters]
             await _queue(connection, messages)
@@ -134,15 +132,22 @@ class PostgresLedger:
         return {row["partition"]: row["next_offset"] for row in rows}
 
     async def _claim(self, connection: Any, events: Sequence[UsageEvent]) -> list[UsageEvent]:
+        """The events whose (source, id) this batch claimed first; repeats inside the batch lose."""
         if not events:
             return []
         rows = await connection.fetch(
             _CLAIM_IDS, [e.source for e in events], [e.id for e in events], [e.time for e in events]
         )
         if len(rows) == len(events):
-            return list(events)
+            return list(events)  # every pair was new, so none repeats inside the batch either
         new = {(row[0], row[1]) for row in rows}
-        return [event for event in events if (event.source, event.id) in new]
+        fresh = []
+        for event in events:
+            key = (event.source, event.id)
+            if key in new:
+                new.discard(key)
+                fresh.append(event)
+        return fresh
 
     async def _add(self, connection: Any, fresh: Sequence[UsageEvent]) -> list[AggregateTotal]:
         if not fresh:
@@ -185,21 +190,6 @@ class PostgresLedger:
                         f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
                     )
                 self._partitions.add(name)
-
-
-def _raw_row(event: UsageEvent) -> tuple[Any, ...]:
-    return (
-        event.source,
-        event.id,
-        event.time,
-        event.type,
-        event.tenant,
-        event.site,
-        event.category,
-        event.period,
-        event.quantity,
-        event.payload,
-    )
 
 
 async def _queue(connection: Any, messages: Sequence[OutboxMessage]) -> None:

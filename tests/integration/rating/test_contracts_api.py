@@ -55,6 +55,10 @@ async def test_onboard_change_history_and_refusals(client):
         }
     ]
 
+    assert history[1]["effect"] == [
+        {"path": "rates.standard", "change": "changed", "before": "1.10", "after": "1.35"}
+    ]
+
     bad = await client.put("/v1/contracts/t_hist", content="tenant: [unclosed", headers=YAML)
     assert bad.status_code == 422
     assert bad.json()["line"] == 1

@@ -98,7 +98,8 @@ async def test_history_keeps_every_version_with_author_reason_and_diff(contracts
     await contracts.add_site_version(
         "acme", "nyc-01", {"effective_from": "2026-06-01", "annual_cap": None}, Author("carol", "cap removed")
     )
-    history = await contracts.history("acme")
+    entries = await contracts.history("acme")
+    history = [revision for revision, _ in entries]
     assert [(r.revision, r.kind, r.actor, r.reason) for r in history] == [
         (1, "contract_loaded", "alice@acme", "onboarding"),
         (2, "site_pricing_added", "bob", "rise"),
@@ -113,6 +114,12 @@ async def test_history_keeps_every_version_with_author_reason_and_diff(contracts
     ]
     assert history[2].changes[0]["path"] == "sites[nyc-01].pricing[2026-06-01]"
     assert history[2].changes[0]["after"]["annual_cap"] is None
+    # against the version in force before each one: April's defaults already cut standard to 1.10
+    assert [effect for _, effect in entries] == [
+        None,
+        [{"path": "rates.standard", "change": "changed", "before": "1.10", "after": "1.35"}],
+        [{"path": "annual_cap", "change": "changed", "before": "60000.00", "after": None}],
+    ]
     # the earlier version is still there and still in force for April and May
     _, contract = await contracts.contract("acme")
     assert terms_for(contract, "nyc-01", Period(2026, 5)).annual_cap == Decimal("60000.00")
@@ -126,7 +133,7 @@ async def test_second_change_for_the_same_date_is_layered_not_lost(contracts, co
     _, contract = await contracts.contract("acme")
     rates = terms_for(contract, "nyc-01", Period(2026, 4)).rates
     assert (rates["standard"], rates["expedited"]) == (Decimal("1.35"), Decimal("2.75"))
-    history = await contracts.history("acme")
+    history = [revision for revision, _ in await contracts.history("acme")]
     assert history[2].changes == [
         {"path": "sites[nyc-01].pricing[2026-04-01].rates.expedited", "change": "added", "after": "2.75"}
     ]
@@ -147,7 +154,7 @@ async def test_concurrent_changes_to_one_site_are_all_kept(contracts, contract_d
             for cat in categories
         )
     )
-    history = await contracts.history("acme")
+    history = [revision for revision, _ in await contracts.history("acme")]
     assert [r.revision for r in history] == list(range(1, 2 + 8 * 4))
     _, contract = await contracts.contract("acme")
     for month in range(4, 12):

@@ -71,8 +71,8 @@ def _author(actor: str | None, reason: str | None, body: Mapping[str, Any] | Non
     )
 
 
-def revision_data(revision: ConfigRevision) -> dict[str, Any]:
-    return {
+def revision_data(revision: ConfigRevision, effect: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    data = {
         "revision": revision.revision,
         "kind": revision.kind,
         "actor": revision.actor,
@@ -82,6 +82,9 @@ def revision_data(revision: ConfigRevision) -> dict[str, Any]:
         "effective_from": revision.effective_from.isoformat() if revision.effective_from else None,
         "changes": revision.changes,
     }
+    if effect is not None:
+        data["effect"] = effect
+    return data
 
 
 def _change_response(result: ChangeResult, created: bool = False) -> JSONResponse:
@@ -135,7 +138,7 @@ def build_router(api: RatingApi) -> APIRouter:
     @router.get("/contracts/{tenant}/history")
     async def history(tenant: str) -> dict[str, Any]:
         revisions = await api.contracts.history(tenant)
-        return {"tenant": tenant, "revisions": [revision_data(r) for r in revisions]}
+        return {"tenant": tenant, "revisions": [revision_data(r, effect) for r, effect in revisions]}
 
     @router.get("/contracts/{tenant}/export")
     async def export(tenant: str) -> PlainTextResponse:

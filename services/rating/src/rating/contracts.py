@@ -251,11 +251,22 @@ class ContractService:
             "sites": sites,
         }
 
-    async def history(self, tenant_id: str) -> list[ConfigRevision]:
+    async def history(self, tenant_id: str) -> list[tuple[ConfigRevision, list[dict[str, Any]] | None]]:
+        """Every revision, with the effect of a site version on that site's resolved terms."""
         revisions = await self._store.revisions(tenant_id)
         if not revisions:
             raise NotFound(f"tenant {tenant_id!r} has no configuration history", tenant=tenant_id)
-        return revisions
+        entries: list[tuple[ConfigRevision, list[dict[str, Any]] | None]] = []
+        previous: dict[str, Any] | None = None
+        for revision in revisions:
+            effect = None
+            if revision.site_id and revision.effective_from and revision.contract is not None:
+                effect = version_effect(
+                    previous, revision.contract, revision.site_id, revision.effective_from
+                )
+            entries.append((revision, effect))
+            previous = revision.contract
+        return entries
 
     async def tenant_state(self, tenant_id: str) -> TenantState | None:
         return await self._store.tenant(tenant_id)
@@ -265,6 +276,17 @@ class ContractService:
         if state is None:
             raise NotFound(f"tenant {tenant_id!r} is unknown", tenant=tenant_id)
         return settings_view(state)
+
+
+def version_effect(
+    before: Mapping[str, Any] | None, after: Mapping[str, Any], site_id: str, effective_from: date
+) -> list[dict[str, Any]]:
+    """How a site version changed the site's resolved terms from its effective period on: the
+    difference against the version in force just before it."""
+    period = Period.of_date(effective_from)
+    old = terms_data(load_contract(before, "previous revision"), site_id, period) if before else None
+    new = terms_data(load_contract(after, "revision"), site_id, period)
+    return [change.to_data() for change in diff_documents(old or {}, new or {})]
 
 
 def settings_view(state: TenantState) -> dict[str, Any]:

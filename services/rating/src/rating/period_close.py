@@ -102,12 +102,15 @@ class PeriodCloser:
         """One scheduler pass over every tenant."""
         done: list[ClosedPeriod] = []
         for state in await self._store.tenants():
-            closed = set(await self._store.closed_periods(state.tenant_id))
-            for period in self.due_periods(state, closed):
-                result = await self.close(state.tenant_id, period, actor="scheduler")
-                if not result.already_closed:
-                    log.info("closed %s %s", state.tenant_id, period)
-                    done.append(result.closed)
+            try:
+                closed = set(await self._store.closed_periods(state.tenant_id))
+                for period in self.due_periods(state, closed):
+                    result = await self.close(state.tenant_id, period, actor="scheduler")
+                    if not result.already_closed:
+                        log.info("closed %s %s", state.tenant_id, period)
+                        done.append(result.closed)
+            except Exception:  # one tenant's problem must not keep the others' periods open
+                log.exception("closing the due periods of %s failed", state.tenant_id)
         return done
 
     async def run(self, interval: float, stop: asyncio.Event) -> None:

@@ -207,6 +207,8 @@ class SqlRatingStore:
                             "revision": upsert.excluded.revision,
                             "body": upsert.excluded.body,
                         },
+                        # a slower, older computation never replaces a newer figure
+                        where=t.dashboard_snapshots.c.computed_at <= upsert.excluded.computed_at,
                     )
                 )
             if offsets:

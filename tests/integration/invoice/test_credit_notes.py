@@ -240,13 +240,13 @@ async def test_the_next_period_bills_to_date_net_of_the_credit(
 ) -> None:
     tenant = "t-credit-ledger"
     january = await issued_january(engine, settings, issuer, tenant)
-    stored = await creditor.credit(
+    outcome = await creditor.credit(
         january["number"],
         CreditRequest(
             reason="onboarding discount", actor="finance", sites=[SiteCredit("nyc-01", Decimal("120.00"))]
         ),
     )
-    note = load_invoice_json(stored.json_body)
+    note = load_invoice_json(outcome.credit_note.json_body)
     (nyc_credit,) = note["sites"]
     january_nyc = next(site for site in january["sites"] if site["site"] == "nyc-01")
     assert nyc_credit["billed_to_date"] == str(Decimal(january_nyc["billed_to_date"]) - Decimal("120.00"))
@@ -294,7 +294,9 @@ async def test_credit_notes_and_their_audit_cannot_be_changed(
     engine: AsyncEngine, settings: InvoiceSettings, issuer: InvoiceIssuer, creditor: CreditNoteIssuer
 ) -> None:
     january = await issued_january(engine, settings, issuer, "t-credit-immutable")
-    number = (await creditor.credit(january["number"], CreditRequest(reason="r", actor="a"))).number
+    number = (
+        await creditor.credit(january["number"], CreditRequest(reason="r", actor="a"))
+    ).credit_note.number
     for statement, message in (
         ("UPDATE invoices SET total = 0 WHERE number = :n", "is issued and can no longer change"),
         ("DELETE FROM invoices WHERE number = :n", "is issued and can no longer change"),
@@ -314,7 +316,9 @@ async def test_credit_note_event_reaches_kafka_through_the_outbox(
     catalogue_topics: tuple[str, ...],
 ) -> None:
     january = await issued_january(engine, settings, issuer, "t-credit-outbox")
-    number = (await creditor.credit(january["number"], CreditRequest(reason="r", actor="ops@x"))).number
+    number = (
+        await creditor.credit(january["number"], CreditRequest(reason="r", actor="ops@x"))
+    ).credit_note.number
 
     producer = create_producer(settings, client_id="invoice-credit-test")
     await producer.start()
@@ -348,3 +352,23 @@ async def test_credit_note_event_reaches_kafka_through_the_outbox(
     assert found["type"] == "billing.credit_note.issued.v1"
     assert found["data"]["invoice_number"] == january["number"]
     assert found["data"]["total"] == "-" + january["total"] and found["data"]["actor"] == "ops@x"
+
+
+async def test_a_repeated_idempotency_key_returns_the_credit_note_it_issued(
+    engine: AsyncEngine, settings: InvoiceSettings, issuer: InvoiceIssuer, client: httpx.AsyncClient
+) -> None:
+    number = (await issued_january(engine, settings, issuer, "t-credit-retry"))["number"]
+    url = f"/v1/invoices/{number}/credit-notes"
+    body = {"reason": "billing run twice", "sites": [{"site": "nyc-01", "amount": "10.00"}]}
+    headers = {**ACTOR, "Idempotency-Key": "7d2c1c9e-retry"}
+
+    first = await client.post(url, json=body, headers=headers)
+    retried = await client.post(url, json=body, headers=headers)
+    assert (first.status_code, retried.status_code) == (201, 200)
+    assert retried.content == first.content
+    changed = await client.post(url, json={**body, "reason": "another"}, headers=headers)
+    assert changed.status_code == 422 and "already used for another credit request" in changed.text
+
+    listing = (await client.get(f"/v1/invoices/{number}/credit-notes")).json()
+    assert [entry["number"] for entry in listing["credit_notes"]] == [exact(first)["number"]]
+    assert listing["credited"] == "10.00"

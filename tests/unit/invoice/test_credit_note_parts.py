@@ -76,6 +76,13 @@ def test_a_request_reads_sites_and_exact_amounts() -> None:
     assert request.sites == [SiteCredit("nyc-01"), SiteCredit("bos-02", Decimal("12.10"))]
     assert str(request.sites[1].amount) == "12.10"
     assert parse_credit_request(b'{"reason": "r"}', "a").sites is None
+    assert parse_credit_request(b'{"reason": "r"}', "a", " k-1 ").idempotency_key == "k-1"
+
+
+@pytest.mark.parametrize("key", ["", "   ", "k" * 201])
+def test_an_idempotency_key_has_one_to_200_characters(key: str) -> None:
+    with pytest.raises(CreditRequestError, match="Idempotency-Key"):
+        parse_credit_request(b'{"reason": "r"}', "a", key)
 
 
 @pytest.mark.parametrize(

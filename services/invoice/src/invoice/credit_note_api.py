@@ -1,6 +1,7 @@
 """HTTP API of credit notes: issue one against an invoice, list an invoice's, fetch one as JSON or PDF.
 
-Issuing answers 201 with the stored credit note JSON (the bytes later downloads return);
+Issuing answers 201 with the stored credit note JSON (the bytes later downloads return), or 200
+with the same bytes when a request repeats an Idempotency-Key that already issued one;
 a request that would give back more than the invoice billed is a 409 conflict, a malformed
 one a 422. Who asked is taken from the X-Actor header and kept in the audit trail.
 """
@@ -75,20 +76,24 @@ def credit_note_router(engine: AsyncEngine, creditor: CreditNoteIssuer) -> APIRo
         openapi_extra=_CREDIT_NOTE_BODY,
     )
     async def issue_credit_note(
-        number: str, request: Request, x_actor: Annotated[str | None, Header()] = None
+        number: str,
+        request: Request,
+        x_actor: Annotated[str | None, Header()] = None,
+        idempotency_key: Annotated[str | None, Header()] = None,
     ) -> Response:
         try:
-            credit_request = parse_credit_request(await request.body(), x_actor)
-            stored = await creditor.credit(number, credit_request)
+            credit_request = parse_credit_request(await request.body(), x_actor, idempotency_key)
+            outcome = await creditor.credit(number, credit_request)
         except DocumentNotFoundError as exc:
             raise HTTPException(status_code=404, detail=str(exc)) from None
         except CreditLimitError as exc:
             raise HTTPException(status_code=409, detail=str(exc)) from None
         except (CreditRequestError, CreditNoteError) as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from None
+        stored = outcome.credit_note
         return Response(
             content=stored.json_body,
-            status_code=201,
+            status_code=201 if outcome.created else 200,
             media_type="application/json",
             headers={"ETag": f'"{stored.json_sha256}"', "Location": f"/v1/credit-notes/{stored.number}"},
         )

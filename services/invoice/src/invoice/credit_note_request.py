@@ -14,6 +14,7 @@ from billing_core import SiteCredit
 from invoice.crediting import CreditRequest
 
 MAX_REASON = 500
+MAX_KEY = 200
 
 
 class CreditRequestError(ValueError):
@@ -24,7 +25,7 @@ def _site_credit(raw: Any, where: str) -> SiteCredit:
     if isinstance(raw, str) and raw:
         return SiteCredit(raw)
     if not isinstance(raw, dict):
-        raise CreditRequestError(f"{where}: expected a site id or {{\"site\", \"amount\"}}, got {raw!r}")
+        raise CreditRequestError(f'{where}: expected a site id or {{"site", "amount"}}, got {raw!r}')
     unknown = sorted(set(raw) - {"site", "amount"})
     if unknown:
         raise CreditRequestError(f"{where}: unknown fields {unknown}")
@@ -45,9 +46,11 @@ def _site_credit(raw: Any, where: str) -> SiteCredit:
     return SiteCredit(site, value)
 
 
-def parse_credit_request(body: bytes, actor: str | None) -> CreditRequest:
+def parse_credit_request(body: bytes, actor: str | None, idempotency_key: str | None = None) -> CreditRequest:
     if actor is None or not actor.strip():
         raise CreditRequestError("X-Actor: the header naming who asks for the credit note is required")
+    if idempotency_key is not None and not 0 < len(idempotency_key.strip()) <= MAX_KEY:
+        raise CreditRequestError(f"Idempotency-Key: expected 1 to {MAX_KEY} characters")
     try:
         data = json.loads(body, parse_float=Decimal)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -68,4 +71,5 @@ def parse_credit_request(body: bytes, actor: str | None) -> CreditRequest:
         if not isinstance(raw_sites, list) or not raw_sites:
             raise CreditRequestError("sites: expected a non-empty list (leave it out to credit every site)")
         sites = [_site_credit(raw, f"sites[{index}]") for index, raw in enumerate(raw_sites)]
-    return CreditRequest(reason=reason.strip(), actor=actor.strip(), sites=sites)
+    key = None if idempotency_key is None else idempotency_key.strip()
+    return CreditRequest(reason=reason.strip(), actor=actor.strip(), sites=sites, idempotency_key=key)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from billing_core import (
     CreditNoteError,
@@ -33,6 +33,7 @@ from invoice.settings import InvoiceSettings
 from invoice.store import (
     credit_notes_of,
     enqueue,
+    find_by_idempotency_key,
     get_document,
     insert_audit,
     insert_document,
@@ -55,6 +56,8 @@ class CreditRequest:
     actor: str
     sites: Sequence[SiteCredit] | None = None
     """None credits every site no earlier credit note touched, in full."""
+    idempotency_key: str | None = None
+    """A client's key for this request: repeating it returns the credit note it issued."""
 
     def audit_record(self, invoice_number: str) -> dict[str, object]:
         sites = None
@@ -65,13 +68,20 @@ class CreditRequest:
         return {"invoice": invoice_number, "sites": sites}
 
 
+@dataclass(frozen=True)
+class CreditOutcome:
+    credit_note: StoredInvoice
+    created: bool
+    """False when an earlier request with the same idempotency key issued it."""
+
+
 class CreditNoteIssuer:
     def __init__(self, engine: AsyncEngine, settings: InvoiceSettings, clock: Callable[[], datetime]) -> None:
         self._engine = engine
         self._settings = settings
         self._clock = clock
 
-    async def credit(self, invoice_number: str, request: CreditRequest) -> StoredInvoice:
+    async def credit(self, invoice_number: str, request: CreditRequest) -> CreditOutcome:
         """Issue a credit note for the invoice; CreditNoteError (or CreditLimitError) says why not."""
         if not request.actor.strip():
             raise CreditNoteError("a credit note needs the name of who asks for it")
@@ -82,6 +92,9 @@ class CreditNoteIssuer:
             if target.kind != "invoice":
                 raise CreditNoteError(f"{invoice_number} is a credit note; only an invoice can be credited")
             await lock_tenant(conn, target.tenant_id)
+            replayed = await self._replayed(conn, invoice_number, request)
+            if replayed is not None:
+                return CreditOutcome(replayed, created=False)
             invoice = invoice_from_data(load_invoice_json(target.json_body))
             earlier = [
                 credit_note_from_data(load_invoice_json(stored.json_body))
@@ -134,6 +147,7 @@ class CreditNoteIssuer:
                 reason=note.reason,
                 request=request.audit_record(invoice_number),
                 at=now,
+                idempotency_key=request.idempotency_key,
             )
             await enqueue(
                 conn,
@@ -150,4 +164,25 @@ class CreditNoteIssuer:
             note.currency,
             request.actor,
         )
-        return stored
+        return CreditOutcome(stored, created=True)
+
+    @staticmethod
+    async def _replayed(
+        conn: AsyncConnection, invoice_number: str, request: CreditRequest
+    ) -> StoredInvoice | None:
+        """The credit note an earlier request with the same key issued; refuses a key reused for
+        a different request. Runs under the tenant lock, so it sees a concurrent first attempt."""
+        if request.idempotency_key is None:
+            return None
+        entry = await find_by_idempotency_key(conn, CREDIT_NOTE_ISSUED, request.idempotency_key)
+        if entry is None:
+            return None
+        if (
+            entry["request"] != request.audit_record(invoice_number)
+            or entry["reason"] != request.reason.strip()
+        ):
+            raise CreditNoteError(
+                f"Idempotency-Key {request.idempotency_key!r} was already used for another credit "
+                f"request (credit note {entry['number']})"
+            )
+        return await get_document(conn, entry["number"])

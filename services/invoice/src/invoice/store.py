@@ -141,20 +141,34 @@ async def insert_audit(
     reason: str,
     request: dict[str, Any],
     at: datetime,
+    idempotency_key: str | None = None,
 ) -> None:
     await conn.execute(
         sa.insert(document_audit).values(
-            number=number, action=action, actor=actor, reason=reason, request=request, at=at
+            number=number,
+            action=action,
+            actor=actor,
+            reason=reason,
+            request=request,
+            at=at,
+            idempotency_key=idempotency_key,
         )
     )
+
+
+async def find_by_idempotency_key(conn: AsyncConnection, action: str, key: str) -> dict[str, Any] | None:
+    """The audit entry an earlier request with this key left (number, reason, request), if any."""
+    query = sa.select(document_audit.c.number, document_audit.c.reason, document_audit.c.request).where(
+        document_audit.c.action == action, document_audit.c.idempotency_key == key
+    )
+    row = (await conn.execute(query)).first()
+    return None if row is None else dict(row._mapping)
 
 
 async def audit_entries(conn: AsyncConnection, numbers: list[str]) -> dict[str, list[dict[str, Any]]]:
     """Audit entries per document number, oldest first."""
     rows = await conn.execute(
-        sa.select(document_audit)
-        .where(document_audit.c.number.in_(numbers))
-        .order_by(document_audit.c.id)
+        sa.select(document_audit).where(document_audit.c.number.in_(numbers)).order_by(document_audit.c.id)
     )
     entries: dict[str, list[dict[str, Any]]] = {}
     for row in rows:

@@ -76,5 +76,6 @@ document_audit = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("request", JSONB, nullable=False),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("idempotency_key", sa.Text, nullable=True),
 )
 """Append-only (trigger in migration 0003_credit_note_audit): who issued a credit note and why."""

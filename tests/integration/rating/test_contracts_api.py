@@ -6,6 +6,7 @@ import asyncio
 import json
 import subprocess
 
+import yaml
 from rating_it_support import BILLING, EXAMPLE_EVENTS, contract_yaml
 
 YAML = {"content-type": "application/yaml", "x-actor": "alice@acme", "x-change-reason": "onboarding"}
@@ -150,3 +151,26 @@ async def test_export_runs_through_billing_run_to_the_dashboard_totals(
         assert [(s["site"], s["total"]) for s in board["sites"]] == [
             (s["site"], s["total"]) for s in offline["sites"]
         ]
+
+
+async def test_contract_as_json_and_errors_that_name_the_path(client):
+    document = yaml.safe_load(contract_yaml("t_json"))
+    text = json.dumps(document, default=str)
+    created = await client.put(
+        "/v1/contracts/t_json", content=text, headers={"content-type": "application/json"}
+    )
+    assert created.status_code == 201, created.text
+    exported = await client.get("/v1/contracts/t_json/export")
+    assert yaml.safe_load(exported.text)["sites"][0]["pricing"][0]["annual_cap"] == "60000.00"
+    document["sites"][1]["pricing"][0]["effective_from"] = "2026-01-15"
+    refused = await client.put(
+        "/v1/contracts/t_json",
+        content=json.dumps(document, default=str),
+        headers={"content-type": "application/json"},
+    )
+    assert refused.status_code == 422
+    assert any(issue["path"] == "sites[1].pricing[0].effective_from" for issue in refused.json()["issues"])
+    unknown = await client.post("/v1/contracts/t_json/sites/nyc-01/pricing", json={"rate": {"standard": "1"}})
+    assert unknown.status_code == 422 and unknown.json()["fields"] == ["rate"]
+    missing = await client.get("/v1/contracts/nobody")
+    assert missing.status_code == 404 and "nobody" in missing.json()["message"]

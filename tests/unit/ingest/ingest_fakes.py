@@ -46,7 +46,7 @@ class MemoryLedger:
         for position in batch.positions:
             slot = (batch.consumer_group, position.topic, position.partition)
             self.offsets[slot] = max(self.offsets.get(slot, 0), position.next_offset)
-        return LedgerOutcome({event.key for event in fresh}, totals)
+        return LedgerOutcome(fresh, totals)
 
     async def positions(self, consumer_group: str, topic: str) -> dict[int, int]:
         return {p: o for (g, t, p), o in self.offsets.items() if g == consumer_group and t == topic}

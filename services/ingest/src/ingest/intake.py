@@ -125,9 +125,8 @@ class Intake:
                 dead.append(
                     dead_letter(self._dlq_topic, record.key, record.value, record.headers, error, origin)
                 )
-        unique, _ = first_occurrences(events)
         batch = LedgerBatch(
-            unique, dead_letters=dead, positions=_positions(records), consumer_group=consumer_group
+            events, dead_letters=dead, positions=_positions(records), consumer_group=consumer_group
         )
         return PreparedKafkaBatch(
             batch, len(records), len(events), dict(rejected), time.perf_counter() - started
@@ -137,7 +136,7 @@ class Intake:
         """Write a prepared batch in one transaction (safe to repeat: the ledger is idempotent)."""
         started = time.perf_counter()
         outcome = await self._ledger.record(prepared.batch)
-        accepted = len(outcome.new_keys)
+        accepted = len(outcome.fresh)
         duplicates = prepared.checked - accepted
         self._metrics.record_batch(
             "kafka",
@@ -184,7 +183,7 @@ class Intake:
                 )
         unique, _ = first_occurrences([event for _, event in checked])
         outcome: LedgerOutcome = await self._ledger.record(LedgerBatch(unique))
-        new_keys = set(outcome.new_keys)
+        new_keys = {event.key for event in outcome.fresh}
         for index, event in checked:
             key = (event.source, event.id)
             if key in new_keys:

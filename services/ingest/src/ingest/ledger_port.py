@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ingest.aggregation import AggregateTotal
-from ingest.events import EventKey, UsageEvent
+from ingest.events import UsageEvent
 from ingest.outbox_messages import OutboxMessage
 
 
@@ -34,7 +34,8 @@ class LedgerBatch:
 
 @dataclass(frozen=True, slots=True)
 class LedgerOutcome:
-    new_keys: set[EventKey]
+    fresh: Sequence[UsageEvent]
+    """The events this batch recorded for the first time."""
     totals: list[AggregateTotal] = field(default_factory=list)
 
 

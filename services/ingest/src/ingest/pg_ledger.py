@@ -124,7 +124,7 @@ class PostgresLedger:
                     [p.partition for p in batch.positions],
                     [p.next_offset for p in batch.positions],
                 )
-        return LedgerOutcome({(event.source, event.id) for event in fresh}, totals)
+        return LedgerOutcome(fresh, totals)
 
     async def positions(self, consumer_group: str, topic: str) -> dict[int, int]:
         async with driver_connection(self._engine) as connection:

@@ -285,6 +285,7 @@ async def main() -> int:
     def kept(probes: Probes) -> list[float]:
         return [probes.seen[i] - shared.sent[i][0] for i in counted if i in probes.seen]
 
+    print(f"load average during the run (1/5/15 min): {' / '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(
         f"target rate {args.rate:,}/s for {args.seconds:.0f}s; probes every "
         f"{args.probe_interval * 1000:.0f} ms, first {args.warmup:.0f}s not counted"

@@ -34,11 +34,20 @@ class SeekToStoredPositions(ConsumerRebalanceListener):  # type: ignore[misc]
         """Nothing to flush: a batch in flight stores its positions with GREATEST, never backwards."""
 
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
+        """The database is the truth: a partition it holds no position for has not been consumed,
+        whatever offset Kafka remembers for the group, so it is read from the beginning."""
+        unknown = []
         for topic in sorted({tp.topic for tp in assigned}):
             stored = await self._ledger.positions(self._group, topic)
             for tp in assigned:
-                if tp.topic == topic and tp.partition in stored:
+                if tp.topic != topic:
+                    continue
+                if tp.partition in stored:
                     self._consumer.seek(tp, stored[tp.partition])
+                else:
+                    unknown.append(tp)
+        if unknown:
+            await self._consumer.seek_to_beginning(*unknown)
         log.info("assigned %s", sorted((tp.topic, tp.partition) for tp in assigned))
 
 

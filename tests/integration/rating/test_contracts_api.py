@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 
 import yaml
-from rating_it_support import BILLING, EXAMPLE_EVENTS, contract_yaml
+from rating_it_support import billing_run, contract_yaml
 
 YAML = {"content-type": "application/yaml", "x-actor": "alice@acme", "x-change-reason": "onboarding"}
 
@@ -127,25 +126,9 @@ async def test_export_runs_through_billing_run_to_the_dashboard_totals(
     assert exported.status_code == 200
     contract_file = tmp_path / "exported.yaml"
     contract_file.write_text(exported.text.replace("tenant: t_exp", "tenant: acme"))
-    out = tmp_path / "out"
-    run = subprocess.run(
-        [
-            BILLING,
-            "run",
-            "--contract",
-            str(contract_file),
-            "--events",
-            str(EXAMPLE_EVENTS),
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr
+    offline_invoices = billing_run(contract_file, tmp_path / "out")
     for period in ("2026-03", "2026-04", "2026-12"):
-        offline = json.loads((out / period / "invoice.json").read_text())
+        offline = offline_invoices[period]
         board = (await client.get("/v1/dashboard", params={"tenant": "t_exp", "period": period})).json()
         assert board["total"] == offline["total"], period
         assert [(s["site"], s["total"]) for s in board["sites"]] == [

@@ -3,11 +3,9 @@ events (aggregates loaded directly into ingest's table)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 from datetime import UTC, datetime
 
-from rating_it_support import BILLING, EXAMPLE_CONTRACT, EXAMPLE_EVENTS, contract_yaml
+from rating_it_support import EXAMPLE_CONTRACT, billing_run, contract_yaml
 
 YAML = {"content-type": "application/yaml", "x-actor": "ops"}
 
@@ -19,23 +17,7 @@ def _comparable(invoice: dict) -> dict:
 
 
 async def test_closed_period_dashboard_equals_billing_run(client, clock, load_example_usage, tmp_path):
-    out = tmp_path / "out"
-    run = subprocess.run(
-        [
-            BILLING,
-            "run",
-            "--contract",
-            str(EXAMPLE_CONTRACT),
-            "--events",
-            str(EXAMPLE_EVENTS),
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr
+    offline_invoices = billing_run(EXAMPLE_CONTRACT, tmp_path / "out")
     assert (
         await client.put("/v1/contracts/t_dash", content=contract_yaml("t_dash"), headers=YAML)
     ).status_code == 201
@@ -47,7 +29,7 @@ async def test_closed_period_dashboard_equals_billing_run(client, clock, load_ex
         assert closed.json()["high_water"]["event_count"] > 0
         board = (await client.get("/v1/dashboard", params={"tenant": "t_dash", "period": period})).json()
         assert board["status"] == "closed"
-        offline = json.loads((out / period / "invoice.json").read_text())
+        offline = offline_invoices[period]
         ours = _comparable(board["invoice"])
         ours["tenant"] = "acme"
         assert ours == _comparable(offline), period

@@ -6,14 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import subprocess
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from rating_it_support import BILLING, EXAMPLE_CONTRACT, EXAMPLE_EVENTS, REPO
+from rating_it_support import EXAMPLE_CONTRACT, EXAMPLE_EVENTS, REPO, billing_run
 
 from billing_core import aggregate_events
 from billing_io.events_jsonl import iter_events
@@ -76,18 +75,7 @@ async def test_dashboard_through_ingest_equals_billing_run(
     for service in ("ingest", "invoice", "rating"):
         await asyncio.to_thread(upgrade, REPO / "services" / service, ingest_settings)
 
-    out = tmp_path / "out"
-    run = [
-        BILLING,
-        "run",
-        "--contract",
-        str(EXAMPLE_CONTRACT),
-        "--events",
-        str(EXAMPLE_EVENTS),
-        "--out",
-        str(out),
-    ]
-    assert subprocess.run(run, capture_output=True, check=False).returncode == 0
+    offline_invoices = billing_run(EXAMPLE_CONTRACT, tmp_path / "out")
     expected_events = {
         str(period): sum(a.events for a in by_key.values())
         for period, by_key in aggregate_events(iter_events(EXAMPLE_EVENTS), "UTC").items()
@@ -127,7 +115,7 @@ async def test_dashboard_through_ingest_equals_billing_run(
         for period in PERIODS:
             assert (await rating.post(f"/v1/periods/acme/{period}/close")).status_code == 201
             board = (await rating.get("/v1/dashboard", params={"tenant": "acme", "period": period})).json()
-            offline = json.loads((out / period / "invoice.json").read_text())
+            offline = offline_invoices[period]
             for field in ("currency", "total", "sites", "totals", "unbillable"):
                 assert board["invoice"].get(field) == offline.get(field), (period, field)
             assert [(s["site"], s["total"]) for s in board["sites"]] == [

@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from .money import exact_add
+from .money import exact_add, exact_sum
 from .periods import Period
 
 __all__ = [
@@ -34,7 +34,11 @@ PRIOR_PERIOD_ADJUSTMENT: LineKind = "prior_period_adjustment"
 LINE_KINDS: tuple[LineKind, ...] = (USAGE, MINIMUM_SHORTFALL, PRIOR_PERIOD_ADJUSTMENT, CAP_CREDIT)
 
 
-@dataclass(frozen=True)
+# The value types below write their own __init__: a generated frozen one stores each field
+# through object.__setattr__, which was most of the cost of rating a large tenant.
+
+
+@dataclass(frozen=True, init=False)
 class Line:
     """One invoice line. Adjustment lines name the period they correct and its contract year;
     cap credit lines name the contract year they cap. A shortfall adjustment has no category."""
@@ -49,8 +53,31 @@ class Line:
     period: Period | None = None
     contract_year: str | None = None
 
+    def __init__(
+        self,
+        kind: LineKind,
+        amount: Decimal,
+        billed: bool,
+        explanation: str,
+        category: str | None = None,
+        quantity: Decimal | None = None,
+        unit_price: Decimal | None = None,
+        period: Period | None = None,
+        contract_year: str | None = None,
+    ) -> None:
+        fields = self.__dict__
+        fields["kind"] = kind
+        fields["amount"] = amount
+        fields["billed"] = billed
+        fields["explanation"] = explanation
+        fields["category"] = category
+        fields["quantity"] = quantity
+        fields["unit_price"] = unit_price
+        fields["period"] = period
+        fields["contract_year"] = contract_year
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False)
 class SiteSection:
     """A site's part of an invoice with its contract-year position after this invoice."""
 
@@ -62,15 +89,43 @@ class SiteSection:
     cap_remaining: Decimal | None
     name: str = ""
 
+    def __init__(
+        self,
+        site: str,
+        lines: tuple[Line, ...],
+        contract_year: str,
+        billed_to_date: Decimal,
+        cap_remaining: Decimal | None,
+        name: str = "",
+    ) -> None:
+        fields = self.__dict__
+        fields["site"] = site
+        fields["lines"] = lines
+        fields["contract_year"] = contract_year
+        fields["billed_to_date"] = billed_to_date
+        fields["cap_remaining"] = cap_remaining
+        fields["name"] = name
+
     @property
     def total(self) -> Decimal:
-        return exact_add(*(line.amount for line in self.lines if line.billed))
+        total = _ZERO
+        for line in self.lines:
+            if line.billed:
+                total = exact_sum(total, line.amount)
+        return total
 
     def amount_of(self, kind: LineKind) -> Decimal:
-        return exact_add(*(line.amount for line in self.lines if line.billed and line.kind == kind))
+        total = _ZERO
+        for line in self.lines:
+            if line.billed and line.kind == kind:
+                total = exact_sum(total, line.amount)
+        return total
 
 
-@dataclass(frozen=True)
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, init=False)
 class UnbillableUsage:
     """Usage that was metered but could not be priced, kept visible rather than dropped."""
 
@@ -80,6 +135,17 @@ class UnbillableUsage:
     quantity: Decimal
     events: int
     reason: str
+
+    def __init__(
+        self, site: str, category: str, period: Period, quantity: Decimal, events: int, reason: str
+    ) -> None:
+        fields = self.__dict__
+        fields["site"] = site
+        fields["category"] = category
+        fields["period"] = period
+        fields["quantity"] = quantity
+        fields["events"] = events
+        fields["reason"] = reason
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ __all__ = [
     "format_amount",
     "format_quantity",
     "format_unit_price",
+    "line_amount",
     "prorate",
     "quantity_problem",
     "round_amount",
@@ -83,15 +84,19 @@ def currency_of(code: str) -> Currency:
         raise KeyError(f"unknown currency {code!r} (known: {', '.join(sorted(CURRENCIES))})") from None
 
 
+_ZERO = Decimal(0)
+
+
 def exact_sum(a: Decimal, b: Decimal) -> Decimal:
     """a + b, refusing to round (the two-operand form for hot loops)."""
     return _EXACT.add(a, b)
 
 
 def exact_add(*values: Decimal) -> Decimal:
-    total = Decimal(0)
+    total = _ZERO
+    add = _EXACT.add
     for value in values:
-        total = _EXACT.add(total, value)
+        total = add(total, value)
     return total
 
 
@@ -101,7 +106,12 @@ def exact_mul(a: Decimal, b: Decimal) -> Decimal:
 
 def round_amount(value: Decimal, currency: Currency) -> Decimal:
     """Round half-up (away from zero at exactly half) to the currency's minor unit."""
-    return value.quantize(currency.quantum, rounding=ROUND_HALF_UP, context=_WIDE)
+    return value.quantize(currency.quantum, ROUND_HALF_UP, _WIDE)
+
+
+def line_amount(quantity: Decimal, rate: Decimal, currency: Currency) -> Decimal:
+    """quantity × rate, exact, then rounded once half-up to the currency's minor unit."""
+    return _EXACT.multiply(quantity, rate).quantize(currency.quantum, ROUND_HALF_UP, _WIDE)
 
 
 def prorate(amount: Decimal, numerator: int, denominator: int, currency: Currency) -> Decimal:
@@ -131,8 +141,16 @@ def format_quantity(quantity: Decimal) -> str:
     """A plain decimal string without exponent or trailing zeros ("300", "0.5")."""
     if quantity == 0:
         return "0"
-    text = format(quantity.normalize(context=_WIDE), "f")
+    text = str(quantity)
+    # str() already gives the plain form unless it uses an exponent or keeps trailing
+    # fractional zeros; only those need normalising (the common case is a hot path).
+    if "E" in text or len(text) > _PLAIN_LIMIT or ("." in text and text[-1] == "0"):
+        text = format(quantity.normalize(context=_WIDE), "f")
     return text
+
+
+_PLAIN_LIMIT = 150
+"""Longer texts take the normalising path, which is what rounds beyond _WIDE's precision."""
 
 
 @lru_cache(maxsize=4096)

@@ -28,10 +28,11 @@ from .ledger import BillingLedger, record_invoice
 from .money import (
     Currency,
     exact_add,
-    exact_mul,
+    exact_sum,
     format_amount,
     format_quantity,
     format_unit_price,
+    line_amount,
     prorate,
     round_amount,
 )
@@ -41,7 +42,7 @@ from .usage import UsageAggregate, UsageByPeriod
 __all__ = ["SitePeriodRating", "rate_invoice", "rate_run", "rate_run_with_ledger", "rate_site_period"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class SitePeriodRating:
     """Steps 1–2 for one site and period: usage lines, the shortfall line, pre-cap components."""
 
@@ -54,8 +55,25 @@ class SitePeriodRating:
     shortfall: Decimal = Decimal(0)
     event_count: int = 0
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "amounts", MappingProxyType(dict(self.amounts)))
+    def __init__(
+        self,
+        site: str,
+        period: Period,
+        terms: Terms,
+        lines: tuple[Line, ...],
+        amounts: Mapping[str, Decimal] | None = None,
+        shortfall: Decimal = Decimal(0),
+        event_count: int = 0,
+    ) -> None:
+        # Written out (not generated) for speed: one of these is built per site and period.
+        fields = self.__dict__
+        fields["site"] = site
+        fields["period"] = period
+        fields["terms"] = terms
+        fields["lines"] = lines
+        fields["amounts"] = MappingProxyType(dict(amounts or {}))
+        fields["shortfall"] = shortfall
+        fields["event_count"] = event_count
 
     @property
     def pre_cap(self) -> Decimal:
@@ -71,22 +89,99 @@ class SitePeriodRating:
         }
 
 
+class _Priced:
+    """Resolved terms with what rating a line needs from them: each billable category's rate
+    and its printed unit price, worked out once per terms rather than once per line."""
+
+    __slots__ = ("disabled", "prices", "terms")
+
+    def __init__(self, terms: Terms, currency: Currency) -> None:
+        self.terms = terms
+        self.disabled = terms.disabled
+        self.prices = {
+            category: (rate, format_unit_price(rate, currency)) for category, rate in terms.rates.items()
+        }
+
+
+class _PeriodFacts:
+    """Calendar facts of one period used for every site: its bounds, length and contract year."""
+
+    __slots__ = ("after", "days", "first", "label", "year")
+
+    def __init__(self, period: Period, contract_start: date) -> None:
+        self.first = period.first_day
+        self.after = period.next().first_day
+        self.days = (self.after - self.first).days
+        self.year = contract_year_of(contract_start, period)
+        self.label = self.year.label
+
+
+_NOT_RESOLVED = object()
+
+
 class _Pricing:
     """Memoised lookups for one contract and one usage mapping: terms per (site, period) and
-    usage grouped by site, so rating many sites never rescans a whole period's usage."""
+    usage grouped by site, so rating many sites never rescans a whole period's usage.
+
+    Terms change only where a version takes effect, so they are resolved once per site and
+    pair of version chains in force (default chain, site chain), not once per period."""
 
     def __init__(self, contract: Contract, usage: UsageByPeriod) -> None:
         self.contract = contract
         self.currency = contract.money
+        self.zero = self.currency.zero()
+        self._start = contract.start_period
         self._usage = usage
-        self._terms: dict[tuple[str, Period], Terms | None] = {}
+        self._resolved: dict[tuple[str, Period], _Priced | None] = {}
+        self._by_chain: dict[tuple[str, int, int], _Priced | None] = {}
+        self._defaults_in_force: dict[Period, int] = {}
+        self._facts: dict[Period, _PeriodFacts] = {}
         self._grouped: dict[Period, dict[str, dict[str, UsageAggregate]]] = {}
 
-    def terms(self, site_id: str, period: Period) -> Terms | None:
+    def facts(self, period: Period) -> _PeriodFacts:
+        facts = self._facts.get(period)
+        if facts is None:
+            facts = self._facts[period] = _PeriodFacts(period, self.contract.contract_start)
+        return facts
+
+    def active_days(self, site: Site, period: Period) -> int:
+        """``site.active_days(period)`` from the period's cached bounds."""
+        facts = self.facts(period)
+        if site.active_from is None and site.active_until is None:
+            return facts.days
+        lo = facts.first if site.active_from is None else max(facts.first, site.active_from)
+        hi = facts.after if site.active_until is None else min(facts.after, site.active_until)
+        return max(0, (hi - lo).days)
+
+    def priced(self, site_id: str, period: Period) -> _Priced | None:
         key = (site_id, period)
-        if key not in self._terms:
-            self._terms[key] = terms_for(self.contract, site_id, period)
-        return self._terms[key]
+        found = self._resolved.get(key, _NOT_RESOLVED)
+        if found is _NOT_RESOLVED:
+            found = self._resolved[key] = self._resolve(site_id, period)
+        return found  # type: ignore[return-value]
+
+    def _resolve(self, site_id: str, period: Period) -> _Priced | None:
+        site = self.contract.site(site_id)
+        if site is None or period < self._start:
+            return None
+        first = self.facts(period).first
+        defaults = self._defaults_in_force.get(period)
+        if defaults is None:
+            defaults = self._defaults_in_force[period] = sum(
+                1 for version in self.contract.defaults if version.effective_from <= first
+            )
+        # The versions in force are those dated on or before the period start: a chain is
+        # identified by how many there are.
+        chain = (site_id, defaults, sum(1 for version in site.pricing if version.effective_from <= first))
+        found = self._by_chain.get(chain, _NOT_RESOLVED)
+        if found is _NOT_RESOLVED:
+            terms = terms_for(self.contract, site_id, period)
+            found = self._by_chain[chain] = None if terms is None else _Priced(terms, self.currency)
+        return found  # type: ignore[return-value]
+
+    def terms(self, site_id: str, period: Period) -> Terms | None:
+        priced = self.priced(site_id, period)
+        return None if priced is None else priced.terms
 
     def by_site(self, period: Period) -> dict[str, dict[str, UsageAggregate]]:
         grouped = self._grouped.get(period)
@@ -112,7 +207,7 @@ def _unbillable_reason(pricing: _Pricing, site_id: str, period: Period) -> str |
         return "unknown site"
     if period < pricing.contract.start_period:
         return "before contract start"
-    if not site.is_active_in(period):
+    if not pricing.active_days(site, period):
         return "site not active in period"
     if pricing.terms(site_id, period) is None:
         return "no pricing in force"
@@ -136,61 +231,66 @@ def _rate_site(
 ) -> SitePeriodRating | None:
     contract, currency = pricing.contract, pricing.currency
     site = contract.site(site_id)
-    terms = pricing.terms(site_id, period)
-    if site is None or terms is None or not site.is_active_in(period):
+    if site is None:
         return None
+    priced = pricing.priced(site_id, period)
+    if priced is None:
+        return None
+    active = pricing.active_days(site, period)
+    if not active:
+        return None
+    terms, prices, disabled = priced.terms, priced.prices, priced.disabled
+    zero = pricing.zero
     lines: list[Line] = []
     amounts: dict[str, Decimal] = {}
     events = 0
     for category in sorted(usage):
         aggregate = usage[category]
         events += aggregate.events
-        rate = terms.rates.get(category)
-        if category in terms.disabled:
+        quantity = aggregate.quantity
+        if category in disabled:
             lines.append(
-                Line(USAGE, currency.zero(), False, "category disabled", category, aggregate.quantity, rate)
+                Line(USAGE, zero, False, "category disabled", category, quantity, terms.rates.get(category))
             )
             continue
-        if rate is None:
+        price = prices.get(category)
+        if price is None:
             raise RatingError(
                 f"tenant {contract.tenant}, site {site_id}, period {period}: "
-                f"category {category!r} has usage ({format_quantity(aggregate.quantity)}) but no rate",
+                f"category {category!r} has usage ({format_quantity(quantity)}) but no rate",
                 tenant=contract.tenant,
                 site=site_id,
                 category=category,
                 period=str(period),
             )
-        amount = round_amount(exact_mul(aggregate.quantity, rate), currency)
+        rate, price_text = price
+        amount = line_amount(quantity, rate, currency)
         amounts[category] = amount
-        explanation = f"{format_quantity(aggregate.quantity)} × {format_unit_price(rate, currency)}"
-        lines.append(Line(USAGE, amount, True, explanation, category, aggregate.quantity, rate))
-    shortfall = currency.zero()
+        lines.append(
+            Line(USAGE, amount, True, f"{format_quantity(quantity)} × {price_text}", category, quantity, rate)
+        )
+    shortfall = zero
     if terms.minimum is not None:
-        shortfall, line = _shortfall(site, period, terms, amounts, currency)
+        shortfall, line = _shortfall(terms, amounts, currency, active, pricing.facts(period).days)
         if line is not None:
             lines.append(line)
     return SitePeriodRating(site_id, period, terms, tuple(lines), amounts, shortfall, events)
 
 
 def _shortfall(
-    site: Site, period: Period, terms: Terms, amounts: Mapping[str, Decimal], currency: Currency
+    terms: Terms, amounts: Mapping[str, Decimal], currency: Currency, active: int, days: int
 ) -> tuple[Decimal, Line | None]:
     minimum = terms.minimum
     if minimum is None:
         return currency.zero(), None
-    active = site.active_days(period)
-    due = prorate(minimum.amount, active, period.days, currency)
+    due = prorate(minimum.amount, active, days, currency)
     eligible = exact_add(currency.zero(), *(a for c, a in amounts.items() if minimum.counts(c)))
     shortfall = max(currency.zero(), due - eligible)
     if shortfall == 0:
         return shortfall, None
     counting = ", ".join(minimum.categories) if minimum.categories is not None else "all categories"
     stated = format_amount(round_amount(minimum.amount, currency), currency)
-    owed = (
-        stated
-        if active == period.days
-        else f"{stated} × {active}/{period.days} days = {format_amount(due, currency)}"
-    )
+    owed = stated if active == days else f"{stated} × {active}/{days} days = {format_amount(due, currency)}"
     explanation = f"minimum {owed} − eligible {format_amount(eligible, currency)} ({counting})"
     return shortfall, Line(MINIMUM_SHORTFALL, shortfall, True, explanation)
 
@@ -200,7 +300,7 @@ def _adjustment_lines(pricing: _Pricing, site_id: str, period: Period, ledger: B
     rerated = _rate_site(pricing, site_id, period, pricing.usage(period, site_id))
     billed = ledger.charges_for(site_id, period)
     currency = pricing.currency
-    year = contract_year_of(pricing.contract.contract_start, period).label
+    year = pricing.facts(period).label
     new_amounts = dict(rerated.amounts) if rerated else {}
     new_quantities = rerated.quantities if rerated else {}
     lines: list[Line] = []
@@ -292,7 +392,7 @@ def _site_section(
     ledger: BillingLedger,
     revisit: Iterable[Period],
 ) -> tuple[SiteSection | None, list[UnbillableUsage], int]:
-    contract, currency = pricing.contract, pricing.currency
+    currency = pricing.currency
     current_usage = pricing.usage(period, site.id)
     rating = _rate_site(pricing, site.id, period, current_usage)
     unbillable: list[UnbillableUsage] = []
@@ -302,13 +402,13 @@ def _site_section(
             UnbillableUsage(site.id, c, period, a.quantity, a.events, reason)
             for c, a in sorted(current_usage.items())
         ]
-    year = contract_year_of(contract.contract_start, period)
+    year = pricing.facts(period).year
     own_lines = list(rating.lines) if rating else []
     earlier_years: dict[ContractYear, list[Line]] = {}
     for earlier in revisit:
         if ledger.is_invoiced(earlier):
             for line in _adjustment_lines(pricing, site.id, earlier, ledger):
-                earlier_year = contract_year_of(contract.contract_start, earlier)
+                earlier_year = pricing.facts(earlier).year
                 if earlier_year == year:
                     own_lines.append(line)
                 else:
@@ -319,7 +419,10 @@ def _site_section(
     terms = pricing.terms(site.id, period)
     cap = terms.annual_cap if terms else None
     billed_before = ledger.billed_so_far(site.id, year)
-    pre_cap = exact_add(currency.zero(), *(line.amount for line in own_lines if line.billed))
+    pre_cap = pricing.zero
+    for line in own_lines:
+        if line.billed:
+            pre_cap = exact_sum(pre_cap, line.amount)
     own_credit = _cap_credit(pre_cap, cap, billed_before, year, currency)
     lines = own_lines + ([own_credit] if own_credit else [])
     for earlier_year in sorted(earlier_years):
@@ -332,14 +435,14 @@ def _site_section(
         )
         if credit is not None:
             lines.append(credit)
-    if not lines and not (terms is not None and site.is_active_in(period)):
+    if not lines and not (terms is not None and pricing.active_days(site, period)):
         return None, unbillable, 0
     billed_to_date = exact_add(billed_before, pre_cap, own_credit.amount if own_credit else Decimal(0))
     section = SiteSection(
         site=site.id,
         name=site.name,
         lines=tuple(lines),
-        contract_year=year.label,
+        contract_year=pricing.facts(period).label,
         billed_to_date=billed_to_date,
         cap_remaining=max(currency.zero(), cap - billed_to_date) if cap is not None else None,
     )
@@ -400,7 +503,7 @@ def _rate_invoice(
         due_date=due_date,
         unbillable=tuple(sorted(unbillable, key=lambda u: (u.period, u.site, u.category))),
         event_count=events,
-        contract_year=contract_year_of(contract.contract_start, period).label,
+        contract_year=pricing.facts(period).label,
     )
 
 

@@ -46,16 +46,18 @@ async def _notify(settings, tenant: str, period: str, count: int) -> None:
 
 
 async def test_notifications_refresh_dashboard_and_store_offsets(
-    client, app, rating_settings, catalogue_topics, load_example_usage
+    client, app, rating_settings, exclusive_topic_prefix, load_example_usage
 ):
+    # This test counts the offsets it consumed: it needs topics no other test writes to.
+    settings = rating_settings.model_copy(update={"topic_prefix": exclusive_topic_prefix})
     assert (
         await client.put("/v1/contracts/t_kafka", content=contract_yaml("t_kafka"), headers=YAML)
     ).status_code == 201
     await load_example_usage("t_kafka")
     parts = app.state.parts
-    group = consumer_group(rating_settings, "rating-test")
+    group = consumer_group(settings, "rating-test")
     consumer = create_consumer(
-        rating_settings, "usage.aggregated.v1", group="rating-test", client_id="rating-test"
+        settings, "usage.aggregated.v1", group="rating-test", client_id="rating-test"
     )
     await consumer.start()
     usage_consumer = UsageConsumer(
@@ -63,12 +65,12 @@ async def test_notifications_refresh_dashboard_and_store_offsets(
         parts.store,
         parts.api.dashboard,
         group_id=group,
-        topic=rating_settings.topic_name("usage.aggregated.v1"),
+        topic=settings.topic_name("usage.aggregated.v1"),
         coalesce_seconds=0.1,
     )
     # a burst already waiting when the consumer starts
-    await _notify(rating_settings, "t_kafka", "2026-03", 25)
-    await _notify(rating_settings, "nobody", "2026-03", 1)  # no contract: skipped, offset still kept
+    await _notify(settings, "t_kafka", "2026-03", 25)
+    await _notify(settings, "nobody", "2026-03", 1)  # no contract: skipped, offset still kept
     stop = asyncio.Event()
     task = asyncio.create_task(usage_consumer.run(stop))
     try:

@@ -56,9 +56,7 @@ async def test_notifications_refresh_dashboard_and_store_offsets(
     await load_example_usage("t_kafka")
     parts = app.state.parts
     group = consumer_group(settings, "rating-test")
-    consumer = create_consumer(
-        settings, "usage.aggregated.v1", group="rating-test", client_id="rating-test"
-    )
+    consumer = create_consumer(settings, "usage.aggregated.v1", group="rating-test", client_id="rating-test")
     await consumer.start()
     usage_consumer = UsageConsumer(
         consumer,

@@ -2,13 +2,19 @@
 
 After every restart it seeks to the positions stored with its last committed batch; whatever it had
 in flight is replayed and deduplicated. The final aggregates must equal the distinct events sent,
-exactly. (The broker and PostgreSQL are shared by everything running on the machine, so they are not
-restarted here; a frozen process that loses its group membership stands in for a network split.)
+exactly.
+
+The broker and PostgreSQL are shared by everything running on the machine, so the test does not
+restart them. What comes closest without disturbing anyone else: PostgreSQL kills every backend of
+the service process mid-run (pg_terminate_backend, as a database restart looks from the client),
+and the process is frozen past its Kafka session timeout (SIGSTOP), so the group coordinator drops
+it and it must rejoin and resume, as after a broker outage.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import signal
@@ -32,6 +38,7 @@ from ingest.traffic import SyntheticUsage, produce
 DISTINCT = 200_000
 DUPLICATES = 20_000
 KILLS = 6
+FREEZE_SECONDS = 13  # past aiokafka's default 10 s session timeout
 
 
 def free_port() -> int:
@@ -56,6 +63,36 @@ def start_service(settings: IngestSettings, group: str, log: Path) -> subprocess
         return subprocess.Popen(
             [sys.executable, "-m", "ingest"], env=env, stdout=sink, stderr=subprocess.STDOUT
         )
+
+
+def tcp_ports_of(pid: int) -> list[int]:
+    """Local TCP ports of the sockets a process holds (Linux /proc), to find its database sessions."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    ports = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[9] in inodes:
+                    ports.append(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+async def sever_database_sessions(engine: Any, pid: int) -> int:
+    async with engine.connect() as connection:
+        killed = await connection.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE client_port = ANY(:ports) AND application_name = 'billing-ingest'"
+            ),
+            {"ports": tcp_ports_of(pid)},
+        )
+    return int(killed)
 
 
 async def counted(engine: Any, tenants: tuple[str, ...]) -> int:
@@ -103,15 +140,21 @@ async def test_sigkill_at_random_moments_neither_loses_nor_doubles_an_event(
         while kills < KILLS:
             process = start_service(ingest_settings, group, log)
             seen = await wait_for_progress(engine, traffic.tenants, seen, timeout=120)
-            await asyncio.sleep(rng.uniform(0.2, 2.5))  # a random moment: mid-batch, mid-commit, mid-publish
+            await asyncio.sleep(rng.uniform(0.1, 1.5))  # a random moment: mid-batch, mid-commit, mid-publish
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=10)
             kills += 1
             seen = await counted(engine, traffic.tenants)
-        assert await producing == DISTINCT + DUPLICATES
         assert seen < DISTINCT, "the kills all came after the work was done; nothing was tested"
 
         process = start_service(ingest_settings, group, log)
+        seen = await wait_for_progress(engine, traffic.tenants, seen, timeout=120)
+        assert await sever_database_sessions(engine, process.pid) >= 1
+        seen = await wait_for_progress(engine, traffic.tenants, await counted(engine, traffic.tenants), 120)
+        process.send_signal(signal.SIGSTOP)
+        await asyncio.sleep(FREEZE_SECONDS)
+        process.send_signal(signal.SIGCONT)
+        assert await producing == DISTINCT + DUPLICATES
         deadline = time.monotonic() + 240
         while await counted(engine, traffic.tenants) < DISTINCT and time.monotonic() < deadline:
             await asyncio.sleep(0.5)

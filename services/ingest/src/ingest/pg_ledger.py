@@ -39,10 +39,19 @@ FIRST_PARTITIONED_YEAR = 2000
 LAST_PARTITIONED_YEAR = 2199
 
 _CLAIM_IDS = """
-INSERT INTO event_ids (source, id, event_time)
-SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) ORDER BY 1, 2
-ON CONFLICT DO NOTHING
-RETURNING source, id
+WITH batch AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS b(source, id, event_time)
+), claimed AS (
+    INSERT INTO event_ids (source, id, event_time)
+    SELECT * FROM batch ORDER BY 1, 2
+    ON CONFLICT DO NOTHING
+    RETURNING source, id
+), taken AS (
+    SELECT b.source, b.id FROM batch b
+    LEFT JOIN claimed c ON c.source = b.source AND c.id = b.id
+    WHERE c.id IS NULL
+)
+SELECT (SELECT count(*) FROM claimed), array(SELECT source FROM taken), array(SELECT id FROM taken)
 """
 _ADD_AGGREGATES = """
 INSERT INTO usage_aggregates AS a (tenant_id, site_id, category, period, quantity, events, last_change)
@@ -132,20 +141,25 @@ class PostgresLedger:
         return {row["partition"]: row["next_offset"] for row in rows}
 
     async def _claim(self, connection: Any, events: Sequence[UsageEvent]) -> list[UsageEvent]:
-        """The events whose (source, id) this batch claimed first; repeats inside the batch lose."""
+        """The events whose (source, id) this batch claimed first; repeats inside the batch lose.
+
+        The statement answers with the number claimed and the pairs that were already taken (a
+        handful), not with every claimed pair: decoding thousands of rows would cost more than
+        the insert itself.
+        """
         if not events:
             return []
-        rows = await connection.fetch(
+        claimed, taken_sources, taken_ids = await connection.fetchrow(
             _CLAIM_IDS, [e.source for e in events], [e.id for e in events], [e.time for e in events]
         )
-        if len(rows) == len(events):
+        if claimed == len(events):
             return list(events)  # every pair was new, so none repeats inside the batch either
-        new = {(row[0], row[1]) for row in rows}
+        skip = set(zip(taken_sources, taken_ids, strict=True))
         fresh = []
         for event in events:
             key = (event.source, event.id)
-            if key in new:
-                new.discard(key)
+            if key not in skip:
+                skip.add(key)
                 fresh.append(event)
         return fresh
 

@@ -1,0 +1,93 @@
+"""The PostgreSQL ledger on its own: claims, repeats, partitions, append-only raw events."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from billing_runtime.db import create_engine
+from ingest.events import UsageEvent
+from ingest.ledger_port import LedgerBatch, PartitionPosition
+from ingest.pg_ledger import PostgresLedger
+from ingest.settings import IngestSettings
+
+
+def event(tenant: str, n: int, when: datetime, quantity: str = "1.5") -> UsageEvent:
+    period = f"{when.year:04d}-{when.month:02d}"
+    return UsageEvent(
+        "urn:test", f"{tenant}-{n}", when, "t.v1", tenant, "s1", "standard", period, Decimal(quantity), b"{}"
+    )
+
+
+async def test_repeats_inside_a_batch_and_pairs_taken_earlier_count_once(
+    ingest_settings: IngestSettings,
+) -> None:
+    engine = create_engine(ingest_settings, "ingest")
+    ledger = PostgresLedger(engine, "aggregated")
+    tenant = f"ledger-{uuid.uuid4().hex[:8]}"
+    march = datetime(2026, 3, 5, tzinfo=UTC)
+    try:
+        first = await ledger.record(LedgerBatch([event(tenant, 3, march)]))
+        assert len(first.fresh) == 1
+        batch = [
+            event(tenant, 1, march),
+            event(tenant, 2, march),
+            event(tenant, 1, march),
+            event(tenant, 3, march),
+        ]
+        outcome = await ledger.record(
+            LedgerBatch(batch, positions=[PartitionPosition("topic", 0, 10)], consumer_group=tenant)
+        )
+        assert [e.id for e in outcome.fresh] == [f"{tenant}-1", f"{tenant}-2"]
+        assert [(t.quantity, t.events) for t in outcome.totals] == [(Decimal("4.5"), 3)]
+        await ledger.record(
+            LedgerBatch([], positions=[PartitionPosition("topic", 0, 4)], consumer_group=tenant)
+        )
+        assert await ledger.positions(tenant, "topic") == {0: 10}
+        async with engine.connect() as connection:
+            raw = await connection.scalar(
+                text("SELECT count(*) FROM raw_events WHERE tenant_id = :t"), {"t": tenant}
+            )
+        assert raw == 3
+    finally:
+        await engine.dispose()
+
+
+async def test_raw_events_land_in_month_partitions_and_cannot_be_changed(
+    ingest_settings: IngestSettings,
+) -> None:
+    engine = create_engine(ingest_settings, "ingest")
+    ledger = PostgresLedger(engine, "aggregated")
+    tenant = f"ledger-{uuid.uuid4().hex[:8]}"
+    times = [
+        datetime(2031, 7, 31, 23, 59, tzinfo=UTC),
+        datetime(2031, 8, 1, tzinfo=UTC),
+        datetime(1990, 1, 1, tzinfo=UTC),
+    ]
+    try:
+        await ledger.record(LedgerBatch([event(tenant, n, when) for n, when in enumerate(times)]))
+        async with engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    text(
+                        "SELECT tableoid::regclass::text, id FROM raw_events WHERE tenant_id = :t ORDER BY id"
+                    ),
+                    {"t": tenant},
+                )
+            ).all()
+        partitions = [name.rsplit(".", 1)[-1] for name, _ in rows]
+        assert partitions == ["raw_events_2031_07", "raw_events_2031_08", "raw_events_default"]
+        for statement in (
+            "UPDATE raw_events SET quantity = 2 WHERE tenant_id = :t",
+            "DELETE FROM raw_events WHERE tenant_id = :t",
+        ):
+            with pytest.raises(DBAPIError, match="append-only"):
+                async with engine.begin() as connection:
+                    await connection.execute(text(statement), {"t": tenant})
+    finally:
+        await engine.dispose()

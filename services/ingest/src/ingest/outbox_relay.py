@@ -2,7 +2,9 @@
 
 Rows are claimed with FOR UPDATE SKIP LOCKED, so several ingest processes can relay side by side.
 A crash after publishing and before deleting publishes those rows again: consumers must be (and
-are, by the running-totals design of usage.aggregated.v1) idempotent.
+are, by the running-totals design of usage.aggregated.v1) idempotent. A record the producer or the
+broker refuses as too large (a dead letter can be slightly larger than the record it carries) is
+published cut short with a ``dlq_value_truncated_from`` header instead of blocking every row after it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import contextlib
 import logging
 from typing import Any
 
+from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ingest.metrics import IngestMetrics
@@ -19,6 +22,8 @@ from ingest.pg_ledger import decode_headers, driver_connection
 
 log = logging.getLogger(__name__)
 
+TOO_LARGE = (MessageSizeTooLargeError, RecordTooLargeError)
+TRUNCATED_BYTES = 512 * 1024
 _CLAIM = "SELECT id, topic, key, value, headers FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED"
 _DELETE = "DELETE FROM outbox WHERE id = ANY($1::bigint[])"
 
@@ -48,20 +53,32 @@ class OutboxRelay:
             rows = await connection.fetch(_CLAIM, self._batch)
             if not rows:
                 return 0
-            pending = [
-                await producer.send(
-                    row["topic"],
-                    value=row["value"],
-                    key=row["key"],
-                    headers=list(decode_headers(row["headers"])),
-                )
-                for row in rows
-            ]
-            await asyncio.gather(*pending)
+            pending = [await self._send(producer, row) for row in rows]
+            for row, future in zip(rows, pending, strict=True):
+                try:
+                    await future
+                except TOO_LARGE:  # the broker's own limit: never let one record block the outbox
+                    await (await self._send(producer, row, shrink=True))
             await connection.execute(_DELETE, [row["id"] for row in rows])
         for row in rows:
             self._metrics.outbox_published.labels(topic=row["topic"]).inc()
         return len(rows)
+
+    async def _send(self, producer: Any, row: Any, *, shrink: bool = False) -> Any:
+        """Queue one row; a record over the size limits goes out cut to TRUNCATED_BYTES, saying so."""
+        headers = list(decode_headers(row["headers"]))
+        value = row["value"]
+        if not shrink:
+            try:
+                return await producer.send(row["topic"], value=value, key=row["key"], headers=headers)
+            except TOO_LARGE:
+                pass
+        log.warning("outbox record %s (%d bytes) is over the size limit; publishing its first %d bytes",
+                    row["id"], len(value or b""), TRUNCATED_BYTES)  # fmt: skip
+        headers.append(("dlq_value_truncated_from", str(len(value or b"")).encode()))
+        return await producer.send(
+            row["topic"], value=(value or b"")[:TRUNCATED_BYTES], key=row["key"], headers=headers
+        )
 
     async def run(self, producer: Any, stopping: asyncio.Event) -> None:
         delay = self._idle_seconds

@@ -10,11 +10,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any
+from typing import Union
 
 from .invoice import CAP_CREDIT, MINIMUM_SHORTFALL, PRIOR_PERIOD_ADJUSTMENT, Invoice
 from .money import exact_add, exact_sum
 from .periods import ContractYear, Period
+
+LedgerView = Union["BillingLedger", "LedgerBuilder"]
+"""What rating reads billed-to-date from: an issued ledger or one being built by a run."""
 
 __all__ = ["BillingLedger", "PeriodCharges", "record_invoice"]
 
@@ -36,6 +39,21 @@ class PeriodCharges:
     @property
     def pre_cap(self) -> Decimal:
         return exact_add(self.shortfall, *self.amounts.values())
+
+
+_NO_CHARGES = PeriodCharges()
+
+
+def _charges_owning(
+    amounts: dict[str, Decimal], shortfall: Decimal, quantities: dict[str, Decimal]
+) -> PeriodCharges:
+    """PeriodCharges over dicts nobody else holds, without the defensive copies."""
+    charges = object.__new__(PeriodCharges)
+    fields = charges.__dict__
+    fields["amounts"] = MappingProxyType(amounts)
+    fields["shortfall"] = shortfall
+    fields["quantities"] = MappingProxyType(quantities)
+    return charges
 
 
 @dataclass(frozen=True)
@@ -60,13 +78,142 @@ class BillingLedger:
         return period in self.invoiced
 
     def charges_for(self, site: str, period: Period) -> PeriodCharges:
-        return self.charges.get((site, period), PeriodCharges())
+        return self.charges.get((site, period), _NO_CHARGES)
 
     def billed_so_far(self, site: str, year: ContractYear) -> Decimal:
-        return self.billed.get((site, year.start), Decimal(0))
+        return self.billed.get((site, year.start), _ZERO)
 
     def reported_unbillable(self, site: str, category: str, period: Period) -> Decimal:
-        return self.unbillable.get((site, category, period), Decimal(0))
+        return self.unbillable.get((site, category, period), _ZERO)
+
+
+_ZERO = Decimal(0)
+
+
+class LedgerBuilder:
+    """A ledger being extended invoice by invoice, read like a BillingLedger in between.
+
+    ``record_invoice`` copies a ledger once per invoice to stay pure; a run that records
+    invoice after invoice extends one builder instead and freezes it once at the end.
+    """
+
+    def __init__(self, ledger: BillingLedger) -> None:
+        self.invoiced: dict[Period, str] = dict(ledger.invoiced)
+        self.charges: dict[tuple[str, Period], PeriodCharges] = dict(ledger.charges)
+        self.billed: dict[tuple[str, Period], Decimal] = dict(ledger.billed)
+        self.unbillable: dict[tuple[str, str, Period], Decimal] = dict(ledger.unbillable)
+        self._frozen = False
+
+    def is_invoiced(self, period: Period) -> bool:
+        return period in self.invoiced
+
+    def charges_for(self, site: str, period: Period) -> PeriodCharges:
+        return self.charges.get((site, period), _NO_CHARGES)
+
+    def billed_so_far(self, site: str, year: ContractYear) -> Decimal:
+        return self.billed.get((site, year.start), _ZERO)
+
+    def reported_unbillable(self, site: str, category: str, period: Period) -> Decimal:
+        return self.unbillable.get((site, category, period), _ZERO)
+
+    def freeze(self) -> BillingLedger:
+        """The ledger built so far; the builder hands its tables over and cannot be used again."""
+        if self._frozen:
+            raise RuntimeError("ledger builder already frozen")
+        self._frozen = True
+        ledger = object.__new__(BillingLedger)
+        fields = ledger.__dict__
+        fields["invoiced"] = MappingProxyType(self.invoiced)
+        fields["charges"] = MappingProxyType(self.charges)
+        fields["billed"] = MappingProxyType(self.billed)
+        fields["unbillable"] = MappingProxyType(self.unbillable)
+        return ledger
+
+    def record(self, invoice: Invoice) -> None:
+        """Add an issued invoice (see ``record_invoice``); refuses a period invoiced twice.
+
+        A refused invoice may leave part of itself behind: discard the builder after an error.
+        """
+        if self._frozen:
+            raise RuntimeError("ledger builder already frozen")
+        if invoice.period in self.invoiced:
+            raise ValueError(
+                f"period {invoice.period} is already invoiced ({self.invoiced[invoice.period]}); "
+                f"cannot record {invoice.number}"
+            )
+        charges, billed, add = self.charges, self.billed, exact_sum
+        # Charges touched by this invoice, accumulated in plain dicts and frozen once at the end:
+        # (amounts by category, quantities by category, [shortfall]).
+        touched: dict[tuple[str, Period], tuple[dict[str, Decimal], dict[str, Decimal], list[Decimal]]] = {}
+        starts: dict[str | None, Period] = {}
+
+        def year_start(label: str | None, site: str, what: str) -> Period:
+            start = starts.get(label)
+            if start is None:
+                start = starts[label] = _year_start(label, f"invoice {invoice.number} site {site}{what}")
+            return start
+
+        for section in invoice.sites:
+            site = section.site
+            own_label = section.contract_year
+            year_start(own_label, site, "")
+            # Billed amounts per contract year label (labels and year starts correspond one to one).
+            by_year: dict[str | None, list[Decimal]] = {}
+            own: tuple[dict[str, Decimal], dict[str, Decimal], list[Decimal]] | None = None
+            for line in section.lines:
+                if not line.billed:
+                    continue
+                kind = line.kind
+                if kind == CAP_CREDIT:
+                    label = line.contract_year
+                    year_start(label, site, " cap credit")
+                    by_year.setdefault(label, []).append(line.amount)
+                    continue
+                if kind == PRIOR_PERIOD_ADJUSTMENT:
+                    if line.period is None:
+                        where = f"invoice {invoice.number} site {site}"
+                        raise ValueError(f"{where}: adjustment line names no period")
+                    label = line.contract_year
+                    year_start(label, site, " adjustment")
+                    entry = self._touch(touched, (site, line.period))
+                else:
+                    label = own_label
+                    if own is None:
+                        own = self._touch(touched, (site, invoice.period))
+                    entry = own
+                amount = line.amount
+                category = None if kind == MINIMUM_SHORTFALL else line.category
+                if category is None:
+                    entry[2][0] = add(entry[2][0], amount)
+                else:
+                    amounts = entry[0]
+                    amounts[category] = add(amounts.get(category, _ZERO), amount)
+                    quantity = line.quantity
+                    if quantity is not None:
+                        quantities = entry[1]
+                        quantities[category] = add(quantities.get(category, _ZERO), quantity)
+                by_year.setdefault(label, []).append(amount)
+            for label, year_amounts in by_year.items():
+                key = (site, starts[label])
+                billed[key] = add(billed.get(key, _ZERO), exact_add(*year_amounts))
+        for key, (amounts, quantities, shortfall) in touched.items():
+            charges[key] = _charges_owning(amounts, shortfall[0], quantities)
+        unbillable = self.unbillable
+        for item in invoice.unbillable:
+            key3 = (item.site, item.category, item.period)
+            unbillable[key3] = add(unbillable.get(key3, _ZERO), item.quantity)
+        self.invoiced[invoice.period] = invoice.number
+
+    def _touch(
+        self,
+        touched: dict[tuple[str, Period], tuple[dict[str, Decimal], dict[str, Decimal], list[Decimal]]],
+        key: tuple[str, Period],
+    ) -> tuple[dict[str, Decimal], dict[str, Decimal], list[Decimal]]:
+        entry = touched.get(key)
+        if entry is None:
+            previous = self.charges.get(key, _NO_CHARGES)
+            entry = touched[key] = (dict(previous.amounts), dict(previous.quantities), [previous.shortfall])
+        return entry
 
 
 def _year_start(label: str | None, where: str) -> Period:
@@ -82,69 +229,6 @@ def record_invoice(ledger: BillingLedger, invoice: Invoice) -> BillingLedger:
     and shortfall to the invoiced period's year, an adjustment to its period's year, a cap
     credit to the year it names.
     """
-    if invoice.period in ledger.invoiced:
-        raise ValueError(
-            f"period {invoice.period} is already invoiced ({ledger.invoiced[invoice.period]}); "
-            f"cannot record {invoice.number}"
-        )
-    charges = dict(ledger.charges)
-    billed = dict(ledger.billed)
-    unbillable = dict(ledger.unbillable)
-    # Touched charges are accumulated in plain dicts and frozen once at the end.
-    amounts: dict[tuple[str, Period], dict[str, Decimal]] = {}
-    quantities: dict[tuple[str, Period], dict[str, Decimal]] = {}
-    shortfalls: dict[tuple[str, Period], Decimal] = {}
-
-    zero = Decimal(0)
-
-    def add(table: dict[Any, Decimal], key: Any, amount: Decimal) -> None:
-        table[key] = exact_sum(table.get(key, zero), amount)
-
-    years: dict[str | None, Period] = {}
-
-    def year_of(label: str | None, where: str) -> Period:
-        if label not in years:
-            years[label] = _year_start(label, where)
-        return years[label]
-
-    for section in invoice.sites:
-        where = f"invoice {invoice.number} site {section.site}"
-        own_year = year_of(section.contract_year, where)
-        by_year: dict[Period, list[Decimal]] = {}
-        for line in section.lines:
-            if not line.billed:
-                continue
-            if line.kind == CAP_CREDIT:
-                by_year.setdefault(year_of(line.contract_year, f"{where} cap credit"), []).append(line.amount)
-                continue
-            period, year = invoice.period, own_year
-            if line.kind == PRIOR_PERIOD_ADJUSTMENT:
-                if line.period is None:
-                    raise ValueError(f"{where}: adjustment line names no period")
-                period, year = line.period, year_of(line.contract_year, f"{where} adjustment")
-            key = (section.site, period)
-            if key not in amounts:
-                previous = charges.get(key, PeriodCharges())
-                amounts[key] = dict(previous.amounts)
-                quantities[key] = dict(previous.quantities)
-                shortfalls[key] = previous.shortfall
-            category = None if line.kind == MINIMUM_SHORTFALL else line.category
-            if category is None:
-                add(shortfalls, key, line.amount)
-            else:
-                add(amounts[key], category, line.amount)
-                if line.quantity is not None:
-                    add(quantities[key], category, line.quantity)
-            by_year.setdefault(year, []).append(line.amount)
-        for year, year_amounts in by_year.items():
-            add(billed, (section.site, year), exact_add(*year_amounts))
-    for key in amounts:
-        charges[key] = PeriodCharges(amounts[key], shortfalls[key], quantities[key])
-    for item in invoice.unbillable:
-        add(unbillable, (item.site, item.category, item.period), item.quantity)
-    return BillingLedger(
-        invoiced={**ledger.invoiced, invoice.period: invoice.number},
-        charges=charges,
-        billed=billed,
-        unbillable=unbillable,
-    )
+    builder = LedgerBuilder(ledger)
+    builder.record(invoice)
+    return builder.freeze()

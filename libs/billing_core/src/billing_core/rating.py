@@ -24,7 +24,7 @@ from .invoice import (
     SiteSection,
     UnbillableUsage,
 )
-from .ledger import BillingLedger, record_invoice
+from .ledger import BillingLedger, LedgerBuilder, LedgerView
 from .money import (
     Currency,
     exact_add,
@@ -295,7 +295,7 @@ def _shortfall(
     return shortfall, Line(MINIMUM_SHORTFALL, shortfall, True, explanation)
 
 
-def _adjustment_lines(pricing: _Pricing, site_id: str, period: Period, ledger: BillingLedger) -> list[Line]:
+def _adjustment_lines(pricing: _Pricing, site_id: str, period: Period, ledger: LedgerView) -> list[Line]:
     """Re-rate an invoiced period (steps 1–2) and itemise what differs from what was billed."""
     rerated = _rate_site(pricing, site_id, period, pricing.usage(period, site_id))
     billed = ledger.charges_for(site_id, period)
@@ -361,9 +361,7 @@ def _cap_credit(
     return Line(CAP_CREDIT, credit, True, explanation, contract_year=year.label)
 
 
-def _cap_of_year(
-    pricing: _Pricing, site_id: str, year: ContractYear, ledger: BillingLedger
-) -> Decimal | None:
+def _cap_of_year(pricing: _Pricing, site_id: str, year: ContractYear, ledger: LedgerView) -> Decimal | None:
     """The cap an earlier year's late amounts are held to: the cap in force for the last
     period of that year that was invoiced."""
     invoiced = [p for p in ledger.invoiced if year.contains(p)]
@@ -374,7 +372,7 @@ def _cap_of_year(
 
 
 def _late_unbillable(
-    pricing: _Pricing, site_id: str, period: Period, ledger: BillingLedger, reason: str
+    pricing: _Pricing, site_id: str, period: Period, ledger: LedgerView, reason: str
 ) -> list[UnbillableUsage]:
     """Unbillable usage of an earlier period not reported on any earlier invoice."""
     items = []
@@ -389,7 +387,7 @@ def _site_section(
     pricing: _Pricing,
     site: Site,
     period: Period,
-    ledger: BillingLedger,
+    ledger: LedgerView,
     revisit: Iterable[Period],
 ) -> tuple[SiteSection | None, list[UnbillableUsage], int]:
     currency = pricing.currency
@@ -453,7 +451,7 @@ def _rate_invoice(
     pricing: _Pricing,
     period: Period,
     usage: UsageByPeriod,
-    ledger: BillingLedger,
+    ledger: LedgerView,
     settled: frozenset[Period],
     number: str,
     status: str,
@@ -554,7 +552,7 @@ def rate_run_with_ledger(
 
     ``on_invoice`` is called with each invoice as soon as it is rated (e.g. for progress).
     """
-    state = ledger if ledger is not None else BillingLedger()
+    state = LedgerBuilder(ledger if ledger is not None else BillingLedger())
     pricing = _Pricing(contract, usage_by_period)
     invoices: list[Invoice] = []
     settled: set[Period] = set()
@@ -567,7 +565,7 @@ def rate_run_with_ledger(
             invoice = _rate_invoice(
                 pricing, period, usage_by_period, state, frozenset(settled), number, status, None, None
             )
-            state = record_invoice(state, invoice)
+            state.record(invoice)
             invoices.append(invoice)
             if on_invoice is not None:
                 on_invoice(invoice)
@@ -576,7 +574,7 @@ def rate_run_with_ledger(
             settled.update(p for p in usage_by_period if p <= period)
             settled.add(period)
         period = period.next()
-    return invoices, state
+    return invoices, state.freeze()
 
 
 def rate_run(

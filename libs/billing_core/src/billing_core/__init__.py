@@ -63,6 +63,7 @@ from .money import (
     unit_price_problem,
 )
 from .periods import ContractYear, Period, contract_year_of, period_of
+from .progress import CapProjection, MinimumProgress, cap_projection, minimum_progress
 from .rating import SitePeriodRating, rate_invoice, rate_run, rate_run_with_ledger, rate_site_period
 from .usage import (
     PeriodUsage,
@@ -86,6 +87,7 @@ __all__ = [
     "PRIOR_PERIOD_ADJUSTMENT",
     "USAGE",
     "BillingLedger",
+    "CapProjection",
     "Contract",
     "ContractError",
     "ContractYear",
@@ -101,6 +103,7 @@ __all__ = [
     "Line",
     "LineKind",
     "Minimum",
+    "MinimumProgress",
     "Period",
     "PeriodCharges",
     "PeriodUsage",
@@ -119,6 +122,7 @@ __all__ = [
     "WhatIfRow",
     "aggregate_events",
     "canonical_json",
+    "cap_projection",
     "contract_to_data",
     "contract_year_of",
     "credit_invoice",
@@ -131,6 +135,7 @@ __all__ = [
     "invoice_checksum",
     "invoice_from_data",
     "invoice_to_data",
+    "minimum_progress",
     "parse_contract",
     "period_of",
     "prorate",

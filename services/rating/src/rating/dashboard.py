@@ -6,24 +6,21 @@ rating every period from the contract start so caps carry as they do in ``billin
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 
 from billing_core import (
-    MINIMUM_SHORTFALL,
-    USAGE,
     Contract,
     Invoice,
     Period,
     RatingError,
     SiteSection,
+    cap_projection,
     format_amount,
     invoice_to_data,
+    minimum_progress,
     period_of,
-    prorate,
     rate_run_with_ledger,
-    terms_for,
 )
 from rating.clock import Clock
 from rating.contract_documents import stored_contract
@@ -35,26 +32,16 @@ from rating.usage_view import usage_by_period
 
 
 def _minimum_progress(contract: Contract, section: SiteSection, period: Period) -> dict[str, Any] | None:
-    terms = terms_for(contract, section.site, period)
-    site = contract.site(section.site)
-    if terms is None or terms.minimum is None or site is None:
+    progress = minimum_progress(contract, section, period)
+    if progress is None:
         return None
     money = contract.money
-    due = prorate(terms.minimum.amount, site.active_days(period), period.days, money)
-    eligible = sum(
-        (
-            line.amount
-            for line in section.lines
-            if line.kind == USAGE and line.billed and line.category and terms.minimum.counts(line.category)
-        ),
-        Decimal(0),
-    )
     return {
-        "minimum": format_amount(terms.minimum.amount, money),
-        "due": format_amount(due, money),
-        "eligible": format_amount(eligible, money),
-        "shortfall": format_amount(section.amount_of(MINIMUM_SHORTFALL), money),
-        "met": eligible >= due,
+        "minimum": format_amount(progress.minimum, money),
+        "due": format_amount(progress.due, money),
+        "eligible": format_amount(progress.eligible, money),
+        "shortfall": format_amount(progress.shortfall, money),
+        "met": progress.met,
     }
 
 
@@ -62,22 +49,13 @@ def _projected_cap_date(
     contract: Contract, section: SiteSection, period: Period, now: datetime
 ) -> dict[str, Any] | None:
     """When the site reaches its annual cap if usage goes on at this period's pace so far."""
-    if section.cap_remaining is None:
+    projection = cap_projection(contract, section, period, now)
+    if projection is None:
         return None
-    if section.cap_remaining <= 0:
-        return {"reached": True, "date": None}
-    start = period.start(contract.timezone)
-    if not start <= now < period.end(contract.timezone):
-        return {"reached": False, "date": None}
-    spent = sum((line.amount for line in section.lines if line.kind == USAGE and line.billed), Decimal(0))
-    elapsed = Decimal(str((now - start).total_seconds()))
-    if spent <= 0 or elapsed <= 0:
-        return {"reached": False, "date": None}
-    seconds = section.cap_remaining * elapsed / spent
-    if seconds > Decimal(3650 * 86400):
-        return {"reached": False, "date": None}
-    when = now + timedelta(seconds=float(seconds))  # a projection of a date, not an amount
-    return {"reached": False, "date": when.astimezone(start.tzinfo).date().isoformat()}
+    return {
+        "reached": projection.reached,
+        "date": projection.date.isoformat() if projection.date is not None else None,
+    }
 
 
 def _site_view(

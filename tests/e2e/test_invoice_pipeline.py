@@ -1,5 +1,8 @@
 """The whole pipeline on the examples: contract through the rating API, events through Kafka,
-every period closed in turn, and each issued invoice equal to what `billing run` computes offline."""
+every period closed in turn, and each issued invoice equal to what `billing run` computes offline.
+
+Rating and invoicing run on a pinned clock a few days after the last example period, so the
+periods can be closed (they have ended) whatever the date the test runs on."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import json
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,7 +21,7 @@ import httpx
 import pytest_asyncio
 from fastapi import FastAPI
 
-from billing_core import aggregate_events
+from billing_core import Period, aggregate_events
 from billing_io.events_jsonl import read_events
 from billing_runtime.kafka import create_producer
 from ingest.bootstrap import create_app as create_ingest_app
@@ -25,6 +29,7 @@ from ingest.settings import IngestSettings
 from invoice.bootstrap import create_app as create_invoice_app
 from invoice.settings import InvoiceSettings
 from rating.bootstrap import create_app as create_rating_app
+from rating.clock import FixedClock
 from rating.settings import RatingSettings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,6 +37,12 @@ CONTRACT = REPO / "examples" / "contract.yaml"
 EVENTS = REPO / "examples" / "events.jsonl"
 THROUGH = "2026-11"
 COMPARED = ("currency", "total", "sites", "totals", "summary", "unbillable")
+NOW = Period.parse(THROUGH).end("UTC") + timedelta(days=3, hours=9)
+"""Every example period has ended (and its grace passed) by then, on any real date."""
+
+
+def pinned_now() -> datetime:
+    return NOW
 
 
 async def wait_for(what: str, probe: Callable[[], Any], timeout: float = 90.0) -> Any:
@@ -121,8 +132,8 @@ async def test_every_closed_period_is_invoiced_as_billing_run_computes(
 
     async with (
         serving(create_ingest_app(settings_factory(IngestSettings)), "ingest") as ingest,
-        serving(create_rating_app(settings_factory(RatingSettings)), "rating") as rating,
-        serving(create_invoice_app(settings_factory(InvoiceSettings)), "invoice") as invoices,
+        serving(create_rating_app(settings_factory(RatingSettings), FixedClock(NOW)), "rating") as rating,
+        serving(create_invoice_app(settings_factory(InvoiceSettings), clock=pinned_now), "invoice") as bills,
     ):
         put = await rating.put(
             "/v1/contracts/acme", content=CONTRACT.read_bytes(), headers={"content-type": "application/yaml"}
@@ -147,16 +158,17 @@ async def test_every_closed_period_is_invoiced_as_billing_run_computes(
 
             async def issued(period: str = period) -> dict[str, Any] | None:
                 listing = (
-                    await invoices.get("/v1/invoices", params={"tenant": "acme", "period": period})
+                    await bills.get("/v1/invoices", params={"tenant": "acme", "period": period})
                 ).json()
                 found = [entry for entry in listing["invoices"] if entry["status"] == "issued"]
                 return found[0] if found else None
 
             entry = await wait_for(f"the invoice of {period}", issued)
-            body = await invoices.get(f"/v1/invoices/{entry['number']}")
+            body = await bills.get(f"/v1/invoices/{entry['number']}")
             data = json.loads(body.content, parse_float=Decimal)
-            assert entry["number"].startswith("TEST-")
+            assert entry["number"].startswith(f"TEST-{NOW.year}-")
+            assert entry["issue_date"] == NOW.date().isoformat()
             for field in COMPARED:
                 assert data[field] == offline[period][field], (period, field)
-            pdf = await invoices.get(f"/v1/invoices/{entry['number']}.pdf")
+            pdf = await bills.get(f"/v1/invoices/{entry['number']}.pdf")
             assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")

@@ -101,6 +101,11 @@ async def test_invoiced_period_refuses_changes_and_is_frozen(client, clock):
     ).status_code == 201
     early = await client.post("/v1/periods/t_frz/2026-03/close")
     assert early.status_code == 409 and "not ended" in early.json()["message"]
+    skipping = await client.post("/v1/periods/t_frz/2026-02/close")
+    assert skipping.status_code == 409, skipping.text
+    assert skipping.json()["error"] == "earlier_period_open"
+    assert (skipping.json()["period"], skipping.json()["open_period"]) == ("2026-02", "2026-01")
+    assert (await client.post("/v1/periods/t_frz/2026-01/close")).status_code == 201
     closed = await client.post("/v1/periods/t_frz/2026-02/close", headers={"x-actor": "finance"})
     assert closed.status_code == 201, closed.text
     assert closed.json()["closed_by"] == "finance"

@@ -42,7 +42,7 @@ async def test_preview_over_http_changes_nothing(client, clock, load_example_usa
     ).status_code == 201
     await load_example_usage("t_prev")
     clock.set(datetime(2026, 5, 10, tzinfo=UTC))
-    for period in ("2026-02", "2026-03", "2026-04"):
+    for period in ("2026-01", "2026-02", "2026-03", "2026-04"):
         assert (await client.post(f"/v1/periods/t_prev/{period}/close")).status_code == 201
     same = await client.post(
         "/v1/contracts/t_prev/sites/den-05/pricing/preview",

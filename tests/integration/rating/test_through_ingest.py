@@ -112,8 +112,9 @@ async def test_dashboard_through_ingest_equals_billing_run(
             await asyncio.sleep(0.2)
         assert await dashboard_caught_up(), "the usage consumer did not bring the dashboard up to date"
 
+        for month in range(1, 13):  # periods close in order from the contract start
+            assert (await rating.post(f"/v1/periods/acme/2026-{month:02d}/close")).status_code == 201
         for period in PERIODS:
-            assert (await rating.post(f"/v1/periods/acme/{period}/close")).status_code == 201
             board = (await rating.get("/v1/dashboard", params={"tenant": "acme", "period": period})).json()
             offline = offline_invoices[period]
             for field in ("currency", "total", "sites", "totals", "unbillable"):

@@ -25,6 +25,7 @@ async def test_published_events_match_their_schemas(store, usage, clock, closer,
     await contracts.put_settings("acme", {"reconciliation_threshold": "0.01"}, author)
     usage.add("acme", "nyc-01", "standard", "2026-02", "5")
     clock.set(datetime(2026, 3, 5, tzinfo=UTC))
+    await closer.close("acme", Period(2026, 1), actor="ops")
     await closer.close("acme", Period(2026, 2), actor="ops")
     changed = _validator("billing.config.changed.v1.json")
     closed = _validator("billing.period.closed.v1.json")
@@ -34,4 +35,5 @@ async def test_published_events_match_their_schemas(store, usage, clock, closer,
         validator = changed if event["type"] == "billing.config.changed.v1" else closed
         validator.validate(event)
         kinds.append(event["data"].get("kind", event["type"]))
-    assert kinds == ["contract_loaded", "site_pricing_added", "settings_changed", "billing.period.closed.v1"]
+    closes = ["billing.period.closed.v1"] * 2
+    assert kinds == ["contract_loaded", "site_pricing_added", "settings_changed", *closes]

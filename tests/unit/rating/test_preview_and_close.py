@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import pytest
 
 from billing_core import Period
 from rating.contracts import Author, ContractService
-from rating.errors import PeriodLocked
+from rating.errors import EarlierPeriodOpen, PeriodLocked
 from rating.pricing_preview import PricingPreview
 
 SMALL = {
@@ -69,26 +70,52 @@ async def test_preview_uses_only_the_last_n_closed_periods(store, usage, issued,
     assert preview["rows"][0]["difference"] == "200.00"
 
 
-async def test_scheduler_closes_after_grace_and_leaves_history_alone(store, usage, clock, closer, contracts):
+async def test_scheduler_closes_after_grace_and_waits_for_history(
+    store, usage, clock, closer, contracts, caplog
+):
     clock.set(datetime(2026, 3, 20, tzinfo=UTC))
     await contracts.put_contract("small", SMALL, "small.yaml", OPS)
     await contracts.put_settings("small", {"grace_hours": 48}, OPS)
     clock.set(datetime(2026, 4, 2, 23, 59, tzinfo=UTC))
     assert await closer.close_due() == []
     clock.set(datetime(2026, 4, 3, 0, 0, tzinfo=UTC))
+    # January and February had ended before onboarding: closing them is left to a person, and
+    # March, though due, waits until they are closed.
+    with caplog.at_level(logging.WARNING, logger="rating.period_close"):
+        assert await closer.close_due() == []
+    assert "2026-03 cannot close before 2026-01" in caplog.text
+    for month in (1, 2):
+        await closer.close("small", Period(2026, month), actor="finance")
     closed = await closer.close_due()
-    # January and February had ended before onboarding: closing them is left to a person.
     assert [c.period for c in closed] == ["2026-03"]
     assert closed[0].closed_by == "scheduler"
     assert await closer.close_due() == []
     events = [m.event for m in store.outbox if m.event["type"] == "billing.period.closed.v1"]
-    assert [e["data"]["period"] for e in events] == ["2026-03"]
-    assert events[0]["data"]["config_revision"] == 2
+    assert [e["data"]["period"] for e in events] == ["2026-01", "2026-02", "2026-03"]
+    assert events[-1]["data"]["config_revision"] == 2
+
+
+async def test_periods_close_in_order_from_the_contract_start(store, clock, closer, contracts):
+    await contracts.put_contract("small", SMALL, "small.yaml", OPS)
+    clock.set(datetime(2026, 4, 1, tzinfo=UTC))
+    for open_period in ("2026-01", "2026-02"):
+        with pytest.raises(EarlierPeriodOpen) as refused:
+            await closer.close("small", Period(2026, 3), actor="ops")
+        assert refused.value.status == 409
+        assert refused.value.details == {"period": "2026-03", "open_period": open_period}
+        assert f"{open_period} is still open" in refused.value.message
+        await closer.close("small", Period.parse(open_period), actor="ops")
+    assert not (await closer.close("small", Period(2026, 3), actor="ops")).already_closed
+    assert await closer.closed_periods("small") == ["2026-01", "2026-02", "2026-03"]
+    events = [m.event for m in store.outbox if m.event["type"] == "billing.period.closed.v1"]
+    assert [e["data"]["period"] for e in events] == ["2026-01", "2026-02", "2026-03"]
 
 
 async def test_close_freezes_the_configuration_used(store, clock, closer, contracts: ContractService):
     await contracts.put_contract("small", SMALL, "small.yaml", OPS)
     clock.set(datetime(2026, 4, 1, tzinfo=UTC))
+    for month in (1, 2):
+        await closer.close("small", Period(2026, month), actor="ops")
     result = await closer.close("small", Period(2026, 3), actor="ops")
     await contracts.add_site_version("small", "s1", {"rates": {"standard": "2.00"}}, OPS)
     frozen = await contracts.contract_for_period("small", Period(2026, 3))

@@ -39,6 +39,12 @@ class PeriodLocked(RatingServiceError):
     code = "period_locked"
 
 
+class EarlierPeriodOpen(PeriodLocked):
+    """Periods close in order: an earlier period of the tenant is still open (named in ``open_period``)."""
+
+    code = "earlier_period_open"
+
+
 class Conflict(RatingServiceError):
     status = 409
     code = "conflict"

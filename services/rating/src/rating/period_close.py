@@ -1,8 +1,11 @@
 """Closing a tenant's period: freeze the configuration used and announce it for invoicing.
 
 A period closes once it has ended and its grace period has passed (the scheduler), or at
-once on request after it has ended. The scheduler leaves alone periods that had already
-ended when the tenant was onboarded: closing history is an explicit decision.
+once on request after it has ended. Periods close strictly in order from the contract start,
+so invoices follow each other without gaps and every invoice's billed-to-date counts all earlier
+periods; a close that would skip an open period is refused and names it. The scheduler leaves
+alone periods that had already ended when the tenant was onboarded: closing history is an
+explicit decision, and the scheduler waits until it has been made.
 """
 
 from __future__ import annotations
@@ -18,11 +21,21 @@ from rating.clock import Clock
 from rating.config_events import period_closed
 from rating.contract_documents import document_of, load_contract, stored_contract
 from rating.dashboard import DashboardService
-from rating.errors import NotFound, PeriodLocked
+from rating.errors import EarlierPeriodOpen, NotFound, PeriodLocked
 from rating.ports import RatingStore, UsageReader
 from rating.records import ClosedPeriod, TenantState
 
 log = logging.getLogger(__name__)
+
+
+def first_open_period(start: Period, period: Period, closed: set[str]) -> Period | None:
+    """The earliest period from ``start`` up to (not including) ``period`` that is not closed."""
+    candidate = start
+    while candidate < period:
+        if str(candidate) not in closed:
+            return candidate
+        candidate = candidate.next()
+    return None
 
 
 @dataclass(frozen=True)
@@ -43,7 +56,8 @@ class PeriodCloser:
     async def close(self, tenant_id: str, period: Period, actor: str) -> CloseResult:
         async with self._store.tenant_transaction(tenant_id) as tx:
             state, contract = stored_contract(await tx.state(), tenant_id)
-            if str(period) in await tx.closed_periods():
+            already = set(await tx.closed_periods())
+            if str(period) in already:
                 existing = await self._store.closed_period(tenant_id, str(period))
                 if existing is not None:
                     return CloseResult(existing, already_closed=True)
@@ -57,6 +71,14 @@ class PeriodCloser:
                 raise PeriodLocked(
                     f"period {period} has not ended yet; it ends {period.end(contract.timezone).isoformat()}",
                     period=str(period),
+                )
+            earlier = first_open_period(contract.start_period, period, already)
+            if earlier is not None:
+                raise EarlierPeriodOpen(
+                    f"period {period} cannot close before {earlier}: periods close in order from the "
+                    f"contract start, and {earlier} is still open",
+                    period=str(period),
+                    open_period=str(earlier),
                 )
             closed = ClosedPeriod(
                 tenant_id=tenant_id,
@@ -109,6 +131,8 @@ class PeriodCloser:
                     if not result.already_closed:
                         log.info("closed %s %s", state.tenant_id, period)
                         done.append(result.closed)
+            except EarlierPeriodOpen as waiting:  # history not closed yet: a person has to decide
+                log.warning("tenant %s: %s", state.tenant_id, waiting.message)
             except Exception:  # one tenant's problem must not keep the others' periods open
                 log.exception("closing the due periods of %s failed", state.tenant_id)
         return done

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing_runtime.db import create_engine, drop_schema
 from billing_runtime.kafka import create_producer
@@ -38,6 +39,8 @@ from ingest.settings import IngestSettings
 from ingest.traffic import SyntheticUsage, produce
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
 def stack_env() -> dict[str, str]:
     values = {}
     env_file = ROOT / ".local" / "stack.env"
@@ -86,8 +89,8 @@ async def baseline(settings: IngestSettings, count: int) -> float:
     return time.perf_counter() - started
 
 
-async def counted_events(engine: object, schema: str) -> int:
-    async with engine.connect() as connection:  # type: ignore[attr-defined]
+async def counted_events(engine: AsyncEngine, schema: str) -> int:
+    async with engine.connect() as connection:
         value = await connection.scalar(
             text(f'SELECT coalesce(sum(events), 0) FROM "{schema}".usage_aggregates')
         )

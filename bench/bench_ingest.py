@@ -25,6 +25,7 @@ import sys
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import text
@@ -42,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def stack_env() -> dict[str, str]:
-    values = {}
+    values: dict[str, str] = {}
     env_file = ROOT / ".local" / "stack.env"
     if env_file.is_file():
         for line in env_file.read_text().splitlines():
@@ -117,7 +118,7 @@ async def run_service(settings: IngestSettings, count: int) -> float:
 
 async def main(count: int, profile_events: int) -> None:
     run = secrets.token_hex(3)
-    base = {**stack_env(), "topic_prefix": f"bench.{run}.", "schema_prefix": f"bench_{run}_"}
+    base: dict[str, Any] = {**stack_env(), "topic_prefix": f"bench.{run}.", "schema_prefix": f"bench_{run}_"}
     settings = IngestSettings(**base, ingest_consumer_group="ingest")
     await ensure_topics(settings)
     try:
@@ -137,7 +138,7 @@ async def main(count: int, profile_events: int) -> None:
         await delete_prefixed_topics(settings)
 
 
-async def profile(base: dict[str, str], count: int) -> None:
+async def profile(base: dict[str, Any], count: int) -> None:
     """A second service run on a fresh schema, under cProfile, over the first ``count`` events."""
     settings = IngestSettings(
         **{**base, "schema_prefix": f"{base['schema_prefix']}p_"}, ingest_consumer_group="ingest-profiled"

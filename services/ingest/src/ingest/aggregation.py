@@ -1,16 +1,16 @@
-"""In-memory work on one batch: drop repeats inside it, then sum the new events per aggregate key.
+"""In-memory work on one batch: sum the newly recorded events per aggregate key.
 
-Only events that the ledger newly recorded reach ``aggregate``, so a duplicate can never be counted
-twice, whichever path or partition it came on.
+Only events that the ledger newly recorded reach ``aggregate`` (repeats inside a batch included),
+so a duplicate can never be counted twice, whichever path or partition it came on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ingest.events import AggregateKey, EventKey, UsageEvent
+from ingest.events import AggregateKey, UsageEvent
 
 
 @dataclass(slots=True)
@@ -29,21 +29,6 @@ class AggregateTotal:
     period: str
     quantity: Decimal
     events: int
-
-
-def first_occurrences(events: Sequence[UsageEvent]) -> tuple[list[UsageEvent], list[int]]:
-    """The events with a key not seen earlier in the batch, and the positions of the repeats."""
-    seen: set[EventKey] = set()
-    unique: list[UsageEvent] = []
-    repeats: list[int] = []
-    for position, event in enumerate(events):
-        key = (event.source, event.id)
-        if key in seen:
-            repeats.append(position)
-        else:
-            seen.add(key)
-            unique.append(event)
-    return unique, repeats
 
 
 def aggregate(events: Iterable[UsageEvent]) -> dict[AggregateKey, Tally]:

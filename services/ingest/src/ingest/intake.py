@@ -1,4 +1,4 @@
-"""The one pipeline both paths feed: decode, check, drop in-batch repeats, record, count.
+"""The one pipeline both paths feed: decode, check, record, count.
 
 Kafka batches and HTTP requests differ only in where bad events go (the DLQ, through the outbox,
 or the HTTP response) and in the partition positions stored with the batch.
@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from ingest import exact_json
-from ingest.aggregation import first_occurrences
 from ingest.checking import EventChecker
 from ingest.cloudevents_decoding import decode_http_body, decode_kafka_record
 from ingest.events import UsageEvent
@@ -181,8 +180,7 @@ class Intake:
                 results[index] = EventResult(
                     index, "rejected", source, event_id, error.reason.value, error.detail
                 )
-        unique, _ = first_occurrences([event for _, event in checked])
-        outcome: LedgerOutcome = await self._ledger.record(LedgerBatch(unique))
+        outcome: LedgerOutcome = await self._ledger.record(LedgerBatch([event for _, event in checked]))
         new_keys = {event.key for event in outcome.fresh}
         for index, event in checked:
             key = (event.source, event.id)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from .input_errors import EXIT_BAD_INPUT, INPUT_ERRORS, describe_input_error
+from .produce_command import add_produce_parser
 from .run_command import add_run_parser
 from .validate_command import add_validate_parser
 from .what_if_command import add_what_if_parser
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_parser(commands)
     add_validate_parser(commands)
     add_what_if_parser(commands)
+    add_produce_parser(commands)
     return parser
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -15,9 +15,9 @@ import pytest
 import pytest_asyncio
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer
+from invoice_it_support import REPO, clock, close_period, seed, store_usage, usage_of
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
-from test_invoice_issuing import REPO, clock, close_period, seed, store_usage, usage_of
 
 from billing_core import (
     BillingLedger,
@@ -33,36 +33,14 @@ from billing_core import (
     verify_invoice_data,
 )
 from billing_io.contract_yaml import load_contract
-from billing_runtime.db import create_engine
 from billing_runtime.kafka import create_producer
 from invoice.bootstrap import create_app
 from invoice.crediting import CreditNoteIssuer, CreditRequest
 from invoice.issuing import InvoiceIssuer, load_invoice_json
 from invoice.outbox_relay import OutboxRelay
-from invoice.pg_inputs import PostgresInvoiceInputs
 from invoice.settings import InvoiceSettings
 
 ACTOR = {"X-Actor": "finance.admin@example.com"}
-
-
-@pytest_asyncio.fixture(scope="module")
-async def settings(migrate: Callable[[str], Any], settings_factory: Callable[..., Any]) -> InvoiceSettings:
-    for service in ("ingest", "rating", "invoice"):
-        await migrate(service)
-    result: InvoiceSettings = settings_factory(InvoiceSettings)
-    return result
-
-
-@pytest_asyncio.fixture
-async def engine(settings: InvoiceSettings) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(settings, "invoice")
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-def issuer(engine: AsyncEngine, settings: InvoiceSettings) -> InvoiceIssuer:
-    return InvoiceIssuer(engine, settings, PostgresInvoiceInputs(settings), clock)
 
 
 @pytest.fixture

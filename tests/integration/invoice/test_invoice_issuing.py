@@ -4,128 +4,33 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer
+from invoice_it_support import REPO, clock, close_period, seed, store_usage, usage_of
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing_core import (
     BillingLedger,
     Period,
-    UsageByPeriod,
     canonical_json,
-    contract_to_data,
     invoice_from_data,
     invoice_to_data,
     rate_invoice,
     record_invoice,
 )
 from billing_io.contract_yaml import load_contract
-from billing_runtime.db import create_engine
 from billing_runtime.kafka import create_producer
 from invoice.bootstrap import create_app
 from invoice.inputs import PeriodNotClosedError
 from invoice.issuing import InvoiceIssuer, load_invoice_json
 from invoice.outbox_relay import OutboxRelay
-from invoice.pg_inputs import PostgresInvoiceInputs
 from invoice.settings import InvoiceSettings
-
-REPO = Path(__file__).resolve().parents[3]
-NOW = datetime(2026, 6, 2, 9, 30, tzinfo=UTC)
-USAGE = {  # period -> (site, category) -> (quantity, events)
-    "2026-01": {
-        ("nyc-01", "standard"): ("300", 30),
-        ("nyc-01", "expedited"): ("40", 4),
-        ("bos-02", "standard"): ("10", 1),
-    },
-    "2026-02": {("nyc-01", "standard"): ("120", 12), ("chi-03", "storage"): ("1000.5", 3)},
-}
-
-
-def clock() -> datetime:
-    return NOW
-
-
-@pytest_asyncio.fixture(scope="module")
-async def settings(migrate: Callable[[str], Any], settings_factory: Callable[..., Any]) -> InvoiceSettings:
-    for service in ("ingest", "rating", "invoice"):
-        await migrate(service)
-    result: InvoiceSettings = settings_factory(InvoiceSettings)
-    return result
-
-
-@pytest_asyncio.fixture
-async def engine(settings: InvoiceSettings) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(settings, "invoice")
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-def issuer(engine: AsyncEngine, settings: InvoiceSettings) -> InvoiceIssuer:
-    return InvoiceIssuer(engine, settings, PostgresInvoiceInputs(settings), clock)
-
-
-def contract_document(tenant: str) -> dict[str, Any]:
-    document = contract_to_data(load_contract(REPO / "examples" / "contract.yaml"))
-    document["tenant"] = tenant
-    return document
-
-
-async def close_period(engine: AsyncEngine, settings: InvoiceSettings, tenant: str, period: str) -> None:
-    """What the rating service stores when it closes a period: the frozen contract document."""
-    table = f'"{settings.schema_name("rating")}".closed_periods'
-    async with engine.begin() as conn:
-        await conn.execute(
-            sa.text(
-                f"INSERT INTO {table} (tenant_id, period, closed_at, closed_by, revision, contract, "
-                "settings, high_water) VALUES (:t, :p, :at, 'test', 1, CAST(:c AS jsonb), '{}', '{}')"
-            ),
-            {"t": tenant, "p": period, "at": NOW, "c": json.dumps(contract_document(tenant))},
-        )
-
-
-async def store_usage(
-    engine: AsyncEngine,
-    settings: InvoiceSettings,
-    tenant: str,
-    period: str,
-    site: str,
-    category: str,
-    quantity: str,
-    events: int,
-) -> None:
-    """What ingest keeps per (tenant, period, site, category): the de-duplicated running total."""
-    table = f'"{settings.schema_name("ingest")}".usage_aggregates'
-    async with engine.begin() as conn:
-        await conn.execute(
-            sa.text(
-                f"INSERT INTO {table} (tenant_id, period, site_id, category, quantity, events, last_change) "
-                "VALUES (:t, :p, :s, :c, :q, :e, 1) ON CONFLICT (tenant_id, period, site_id, category) "
-                "DO UPDATE SET quantity = EXCLUDED.quantity, events = EXCLUDED.events"
-            ),
-            {"t": tenant, "p": period, "s": site, "c": category, "q": Decimal(quantity), "e": events},
-        )
-
-
-async def usage_of(engine: AsyncEngine, settings: InvoiceSettings, tenant: str) -> UsageByPeriod:
-    async with engine.connect() as conn:
-        return await PostgresInvoiceInputs(settings).usage(conn, tenant)
-
-
-async def seed(engine: AsyncEngine, settings: InvoiceSettings, tenant: str) -> None:
-    for period, rows in USAGE.items():
-        for (site, category), (quantity, events) in rows.items():
-            await store_usage(engine, settings, tenant, period, site, category, quantity, events)
 
 
 async def test_issues_the_invoice_billing_core_rates_and_is_idempotent(

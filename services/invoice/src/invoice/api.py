@@ -13,7 +13,8 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing_core import ContractError, RatingError
-from invoice.inputs import PeriodNotClosedError
+from invoice.failures import FailureLog, list_failures
+from invoice.inputs import PeriodNotClosedError, UnusableClosedPeriodError
 from invoice.issuing import InvoiceIssuer
 from invoice.records import StoredInvoice
 from invoice.store import get_document, list_documents
@@ -45,7 +46,7 @@ def _check_period(period: str) -> str:
     return period
 
 
-def invoice_router(engine: AsyncEngine, issuer: InvoiceIssuer) -> APIRouter:
+def invoice_router(engine: AsyncEngine, issuer: InvoiceIssuer, failures: FailureLog) -> APIRouter:
     router = APIRouter(tags=["invoices"])
 
     async def load(number: str) -> StoredInvoice:
@@ -54,6 +55,16 @@ def invoice_router(engine: AsyncEngine, issuer: InvoiceIssuer) -> APIRouter:
         if document is None:
             raise HTTPException(status_code=404, detail=f"no invoice or credit note numbered {number!r}")
         return document
+
+    @router.get("/v1/invoices/failures")
+    async def invoicing_failures(
+        tenant: Annotated[str | None, Query(min_length=1)] = None, include_resolved: bool = False
+    ) -> dict[str, Any]:
+        """Closed periods that could not be invoiced (open ones; resolved ones too on request)."""
+        async with engine.connect() as conn:
+            found = await list_failures(conn, tenant_id=tenant, include_resolved=include_resolved)
+        await failures.refresh()
+        return {"tenant": tenant, "failures": [failure.summary() for failure in found]}
 
     @router.get("/v1/invoices")
     async def list_invoices(
@@ -83,7 +94,8 @@ def invoice_router(engine: AsyncEngine, issuer: InvoiceIssuer) -> APIRouter:
             outcome = await issuer.invoice_period(tenant, period)
         except PeriodNotClosedError as exc:
             raise HTTPException(status_code=409, detail=str(exc)) from None
-        except (ContractError, RatingError) as exc:
+        except (ContractError, RatingError, UnusableClosedPeriodError) as exc:
+            await failures.record(exc, tenant_id=tenant, period=period)
             raise HTTPException(status_code=422, detail=str(exc)) from None
         response.status_code = 201 if outcome.created else 200
         return outcome.invoice.summary()

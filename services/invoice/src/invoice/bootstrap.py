@@ -18,7 +18,9 @@ from invoice.clock import utc_now
 from invoice.closed_periods_consumer import PERIOD_CLOSED_TOPIC, ClosedPeriodsConsumer
 from invoice.credit_note_api import credit_note_router
 from invoice.crediting import CreditNoteIssuer
+from invoice.failures import FailureLog
 from invoice.issuing import InvoiceIssuer
+from invoice.metrics import InvoiceMetrics
 from invoice.outbox_relay import OutboxRelay
 from invoice.pg_inputs import PostgresInvoiceInputs
 from invoice.settings import InvoiceSettings
@@ -31,7 +33,6 @@ def create_app(
 ) -> FastAPI:
     settings = settings or InvoiceSettings()
     engine = create_engine(settings, "invoice")
-    issuer = InvoiceIssuer(engine, settings, PostgresInvoiceInputs(settings), clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -41,10 +42,13 @@ def create_app(
         )
         await producer.start()
         await consumer.start()
+        await failures.refresh()
         stopping = asyncio.Event()
         relay = OutboxRelay(engine, producer, settings.topic_name, clock, idle_seconds=settings.poll_seconds)
         tasks = [
-            asyncio.create_task(ClosedPeriodsConsumer(consumer, issuer).run(stopping), name="closed-periods"),
+            asyncio.create_task(
+                ClosedPeriodsConsumer(consumer, issuer, failures).run(stopping), name="closed-periods"
+            ),
             asyncio.create_task(relay.run(stopping), name="invoice-outbox"),
         ]
         try:
@@ -61,6 +65,8 @@ def create_app(
     app = create_service_app(
         settings, name="invoice", checks=[database_check(engine), kafka_check(settings)], lifespan=lifespan
     )
-    app.include_router(invoice_router(engine, issuer))
+    failures = FailureLog(engine, clock, InvoiceMetrics(app.state.metrics))
+    issuer = InvoiceIssuer(engine, settings, PostgresInvoiceInputs(settings), clock, failures)
+    app.include_router(invoice_router(engine, issuer, failures))
     app.include_router(credit_note_router(engine, CreditNoteIssuer(engine, settings, clock)))
     return app

@@ -18,6 +18,11 @@ class PeriodNotClosedError(LookupError):
     """Invoicing was asked for a period that rating has not closed (no frozen configuration)."""
 
 
+class UnusableClosedPeriodError(ValueError):
+    """What was stored for a closed period cannot be invoiced as it is (e.g. a malformed frozen
+    configuration or usage at the close that cannot be reconstructed); retrying will not help."""
+
+
 class InvoiceInputs(Protocol):
     async def frozen_contract(self, conn: AsyncConnection, tenant_id: str, period: str) -> Mapping[str, Any]:
         """The contract document frozen when ``period`` was closed; PeriodNotClosedError if it was not."""

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from billing_core import Period, canonical_json, invoice_to_data, parse_contract, rate_invoice
 from invoice.documents import render_document, sha256_hex
 from invoice.drafted_event import drafted_event
+from invoice.failures import FailureLog, resolve_failure
 from invoice.inputs import InvoiceInputs
 from invoice.ledger_rebuild import load_invoice_json as load_invoice_json
 from invoice.ledger_rebuild import rebuild_ledger
@@ -53,11 +54,13 @@ class InvoiceIssuer:
         settings: InvoiceSettings,
         inputs: InvoiceInputs,
         clock: Callable[[], datetime],
+        failures: FailureLog | None = None,
     ) -> None:
         self._engine = engine
         self._settings = settings
         self._inputs = inputs
         self._clock = clock
+        self._failures = failures
 
     async def invoice_period(self, tenant_id: str, period: str) -> IssueOutcome:
         """Issue the invoice of a closed period, or return the one already issued (idempotent)."""
@@ -129,7 +132,10 @@ class InvoiceIssuer:
                 pdf_sha256=document.pdf_sha256,
                 issued_at=now,
             )
+            settled = await resolve_failure(conn, tenant_id, period, number, now)
             issued = await get_document(conn, number)
+        if settled and self._failures is not None:
+            await self._failures.refresh()
         if issued is None:
             raise LookupError(f"invoice {number} vanished after it was issued")
         logger.info(

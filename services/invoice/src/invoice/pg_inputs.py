@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from billing_core import Period, UsageAggregate, UsageByPeriod, UsageKey
-from invoice.inputs import PeriodNotClosedError
+from invoice.inputs import PeriodNotClosedError, UnusableClosedPeriodError
 from invoice.settings import InvoiceSettings
 
 
@@ -52,7 +52,9 @@ class PostgresInvoiceInputs:
             raise PeriodNotClosedError(f"period {period} of tenant {tenant_id!r} is not closed")
         document = json.loads(text, parse_float=Decimal)
         if not isinstance(document, dict):
-            raise ValueError(f"frozen configuration of {tenant_id} {period} is not a JSON object")
+            raise UnusableClosedPeriodError(
+                f"frozen configuration of {tenant_id} {period} is not a JSON object"
+            )
         return document
 
     async def usage(self, conn: AsyncConnection, tenant_id: str) -> UsageByPeriod:

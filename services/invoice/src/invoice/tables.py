@@ -79,3 +79,25 @@ document_audit = sa.Table(
     sa.Column("idempotency_key", sa.Text, nullable=True),
 )
 """Append-only (trigger in migration 0003_credit_note_audit): who issued a credit note and why."""
+
+invoice_failures = sa.Table(
+    "invoice_failures",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("tenant_id", sa.Text, nullable=True),
+    sa.Column("period", sa.Text, nullable=True),
+    sa.Column("error", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("topic", sa.Text, nullable=True),
+    sa.Column("kafka_partition", sa.Integer, nullable=True),
+    sa.Column("kafka_offset", sa.BigInteger, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("first_failed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_failed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("resolved_by", sa.Text, nullable=True),
+)
+"""Closed periods (or unreadable close records) that could not be invoiced (migration 0005).
+
+A row stays open until an invoice for its period is issued, which resolves it in the issuing
+transaction; resolved rows are kept as history."""

@@ -104,6 +104,10 @@ def test_stack() -> Iterator[StackEndpoints]:
         from testcontainers.community.kafka import KafkaContainer
         from testcontainers.postgres import PostgresContainer
 
+        # testcontainers-python's KafkaContainer starts the broker through the Confluent image's own
+        # scripts (/etc/confluent/docker/configure and launch), so it cannot run apache/kafka; it keeps
+        # the Confluent image it was written for (Kafka 3.6), while `make up` and compose run Apache
+        # Kafka 4.4 (docs/operations.md, "Kafka versions").
         with (
             PostgresContainer("postgres:15", username="billing", password="billing", dbname="billing") as pg,
             KafkaContainer("confluentinc/cp-kafka:7.6.0").with_kraft() as kafka,

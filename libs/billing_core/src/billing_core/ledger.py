@@ -157,45 +157,54 @@ class LedgerBuilder:
             site = section.site
             own_label = section.contract_year
             year_start(own_label, site, "")
-            # Billed amounts per contract year label (labels and year starts correspond one to one).
-            by_year: dict[str | None, list[Decimal]] = {}
+            # Billed amounts per contract year label, in order of first appearance (labels and
+            # year starts correspond one to one); the invoiced period's own year is summed in
+            # own_sum, the usual case, and placed in by_year at the end.
+            by_year: dict[str | None, Decimal] = {}
+            own_sum: Decimal | None = None
             own: tuple[dict[str, Decimal], dict[str, Decimal], list[Decimal]] | None = None
             for line in section.lines:
                 if not line.billed:
                     continue
                 kind = line.kind
+                amount = line.amount
                 if kind == CAP_CREDIT:
                     label = line.contract_year
                     year_start(label, site, " cap credit")
-                    by_year.setdefault(label, []).append(line.amount)
-                    continue
-                if kind == PRIOR_PERIOD_ADJUSTMENT:
-                    if line.period is None:
-                        where = f"invoice {invoice.number} site {site}"
-                        raise ValueError(f"{where}: adjustment line names no period")
-                    label = line.contract_year
-                    year_start(label, site, " adjustment")
-                    entry = self._touch(touched, (site, line.period))
                 else:
-                    label = own_label
-                    if own is None:
-                        own = self._touch(touched, (site, invoice.period))
-                    entry = own
-                amount = line.amount
-                category = None if kind == MINIMUM_SHORTFALL else line.category
-                if category is None:
-                    entry[2][0] = add(entry[2][0], amount)
+                    if kind == PRIOR_PERIOD_ADJUSTMENT:
+                        if line.period is None:
+                            where = f"invoice {invoice.number} site {site}"
+                            raise ValueError(f"{where}: adjustment line names no period")
+                        label = line.contract_year
+                        year_start(label, site, " adjustment")
+                        entry = self._touch(touched, (site, line.period))
+                    else:
+                        label = own_label
+                        if own is None:
+                            own = self._touch(touched, (site, invoice.period))
+                        entry = own
+                    category = None if kind == MINIMUM_SHORTFALL else line.category
+                    if category is None:
+                        entry[2][0] = add(entry[2][0], amount)
+                    else:
+                        amounts = entry[0]
+                        amounts[category] = add(amounts.get(category, _ZERO), amount)
+                        quantity = line.quantity
+                        if quantity is not None:
+                            quantities = entry[1]
+                            quantities[category] = add(quantities.get(category, _ZERO), quantity)
+                if label == own_label:
+                    if own_sum is None:
+                        own_sum = by_year[own_label] = _ZERO
+                    own_sum = add(own_sum, amount)
                 else:
-                    amounts = entry[0]
-                    amounts[category] = add(amounts.get(category, _ZERO), amount)
-                    quantity = line.quantity
-                    if quantity is not None:
-                        quantities = entry[1]
-                        quantities[category] = add(quantities.get(category, _ZERO), quantity)
-                by_year.setdefault(label, []).append(amount)
-            for label, year_amounts in by_year.items():
+                    by_year[label] = add(by_year.get(label, _ZERO), amount)
+            if own_sum is not None:
+                by_year[own_label] = own_sum
+            for label, year_sum in by_year.items():
                 key = (site, starts[label])
-                billed[key] = add(billed.get(key, _ZERO), exact_add(*year_amounts))
+                billed[key] = add(billed.get(key, _ZERO), year_sum)
         for key, (amounts, quantities, shortfall) in touched.items():
             charges[key] = _charges_owning(amounts, shortfall[0], quantities)
         unbillable = self.unbillable

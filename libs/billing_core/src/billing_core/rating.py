@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 from types import MappingProxyType
 
+from .collector import collector_paused
 from .contract import Contract, Site, Terms, terms_for
 from .errors import RatingError
 from .invoice import (
@@ -106,9 +107,11 @@ class _Priced:
 class _PeriodFacts:
     """Calendar facts of one period used for every site: its bounds, length and contract year."""
 
-    __slots__ = ("after", "days", "first", "label", "year")
+    __slots__ = ("after", "days", "first", "label", "priced", "year")
 
     def __init__(self, period: Period, contract_start: date) -> None:
+        self.priced: dict[str, _Priced | None] = {}
+        """Resolved terms per site id (a Period hashes slowly, a site id quickly)."""
         self.first = period.first_day
         self.after = period.next().first_day
         self.days = (self.after - self.first).days
@@ -132,7 +135,6 @@ class _Pricing:
         self.zero = self.currency.zero()
         self._start = contract.start_period
         self._usage = usage
-        self._resolved: dict[tuple[str, Period], _Priced | None] = {}
         self._by_chain: dict[tuple[str, int, int], _Priced | None] = {}
         self._defaults_in_force: dict[Period, int] = {}
         self._facts: dict[Period, _PeriodFacts] = {}
@@ -145,26 +147,21 @@ class _Pricing:
         return facts
 
     def active_days(self, site: Site, period: Period) -> int:
-        """``site.active_days(period)`` from the period's cached bounds."""
-        facts = self.facts(period)
-        if site.active_from is None and site.active_until is None:
-            return facts.days
-        lo = facts.first if site.active_from is None else max(facts.first, site.active_from)
-        hi = facts.after if site.active_until is None else min(facts.after, site.active_until)
-        return max(0, (hi - lo).days)
+        return _active_days(site, self.facts(period))
 
-    def priced(self, site_id: str, period: Period) -> _Priced | None:
-        key = (site_id, period)
-        found = self._resolved.get(key, _NOT_RESOLVED)
+    def priced(self, site_id: str, period: Period, facts: _PeriodFacts | None = None) -> _Priced | None:
+        """The site's resolved terms; ``facts`` (the period's) spares looking the period up."""
+        if facts is None:
+            facts = self.facts(period)
+        found = facts.priced.get(site_id, _NOT_RESOLVED)
         if found is _NOT_RESOLVED:
-            found = self._resolved[key] = self._resolve(site_id, period)
+            found = facts.priced[site_id] = self._resolve(site_id, period, facts.first)
         return found  # type: ignore[return-value]
 
-    def _resolve(self, site_id: str, period: Period) -> _Priced | None:
+    def _resolve(self, site_id: str, period: Period, first: date) -> _Priced | None:
         site = self.contract.site(site_id)
         if site is None or period < self._start:
             return None
-        first = self.facts(period).first
         defaults = self._defaults_in_force.get(period)
         if defaults is None:
             defaults = self._defaults_in_force[period] = sum(
@@ -194,6 +191,15 @@ class _Pricing:
 
     def usage(self, period: Period, site_id: str) -> dict[str, UsageAggregate]:
         return self.by_site(period).get(site_id, {})
+
+
+def _active_days(site: Site, facts: _PeriodFacts) -> int:
+    """``site.active_days(period)`` from the period's cached bounds."""
+    if site.active_from is None and site.active_until is None:
+        return facts.days
+    lo = facts.first if site.active_from is None else max(facts.first, site.active_from)
+    hi = facts.after if site.active_until is None else min(facts.after, site.active_until)
+    return max(0, (hi - lo).days)
 
 
 def unbillable_reason(contract: Contract, site_id: str, period: Period) -> str | None:
@@ -233,10 +239,11 @@ def _rate_site(
     site = contract.site(site_id)
     if site is None:
         return None
-    priced = pricing.priced(site_id, period)
+    facts = pricing.facts(period)
+    priced = pricing.priced(site_id, period, facts)
     if priced is None:
         return None
-    active = pricing.active_days(site, period)
+    active = _active_days(site, facts)
     if not active:
         return None
     terms, prices, disabled = priced.terms, priced.prices, priced.disabled
@@ -271,7 +278,7 @@ def _rate_site(
         )
     shortfall = zero
     if terms.minimum is not None:
-        shortfall, line = _shortfall(terms, amounts, currency, active, pricing.facts(period).days)
+        shortfall, line = _shortfall(terms, amounts, currency, active, facts.days)
         if line is not None:
             lines.append(line)
     return SitePeriodRating(site_id, period, terms, tuple(lines), amounts, shortfall, events)
@@ -400,7 +407,8 @@ def _site_section(
             UnbillableUsage(site.id, c, period, a.quantity, a.events, reason)
             for c, a in sorted(current_usage.items())
         ]
-    year = pricing.facts(period).year
+    facts = pricing.facts(period)
+    year = facts.year
     own_lines = list(rating.lines) if rating else []
     earlier_years: dict[ContractYear, list[Line]] = {}
     for earlier in revisit:
@@ -414,7 +422,8 @@ def _site_section(
         earlier_reason = _unbillable_reason(pricing, site.id, earlier)
         if earlier_reason is not None:
             unbillable += _late_unbillable(pricing, site.id, earlier, ledger, earlier_reason)
-    terms = pricing.terms(site.id, period)
+    priced = pricing.priced(site.id, period, facts)
+    terms = priced.terms if priced else None
     cap = terms.annual_cap if terms else None
     billed_before = ledger.billed_so_far(site.id, year)
     pre_cap = pricing.zero
@@ -433,14 +442,14 @@ def _site_section(
         )
         if credit is not None:
             lines.append(credit)
-    if not lines and not (terms is not None and pricing.active_days(site, period)):
+    if not lines and not (terms is not None and _active_days(site, facts)):
         return None, unbillable, 0
     billed_to_date = exact_add(billed_before, pre_cap, own_credit.amount if own_credit else Decimal(0))
     section = SiteSection(
         site=site.id,
         name=site.name,
         lines=tuple(lines),
-        contract_year=pricing.facts(period).label,
+        contract_year=facts.label,
         billed_to_date=billed_to_date,
         cap_remaining=max(currency.zero(), cap - billed_to_date) if cap is not None else None,
     )
@@ -551,29 +560,33 @@ def rate_run_with_ledger(
     """Like ``rate_run`` but also returns the ledger after the last invoice.
 
     ``on_invoice`` is called with each invoice as soon as it is rated (e.g. for progress).
+    Automatic garbage collection is paused while the run rates (see ``collector``).
     """
     state = LedgerBuilder(ledger if ledger is not None else BillingLedger())
     pricing = _Pricing(contract, usage_by_period)
     invoices: list[Invoice] = []
     settled: set[Period] = set()
     period = contract.start_period
-    while period <= through:
-        if not state.is_invoiced(period):
-            number = (
-                number_for(period, len(invoices) + 1) if number_for else f"{contract.tenant.upper()}-{period}"
-            )
-            invoice = _rate_invoice(
-                pricing, period, usage_by_period, state, frozenset(settled), number, status, None, None
-            )
-            state.record(invoice)
-            invoices.append(invoice)
-            if on_invoice is not None:
-                on_invoice(invoice)
-            # The run's usage is fixed: once an invoice has examined the earlier periods
-            # (and this one), later invoices of the run cannot find anything new in them.
-            settled.update(p for p in usage_by_period if p <= period)
-            settled.add(period)
-        period = period.next()
+    with collector_paused():
+        while period <= through:
+            if not state.is_invoiced(period):
+                number = (
+                    number_for(period, len(invoices) + 1)
+                    if number_for
+                    else f"{contract.tenant.upper()}-{period}"
+                )
+                invoice = _rate_invoice(
+                    pricing, period, usage_by_period, state, frozenset(settled), number, status, None, None
+                )
+                state.record(invoice)
+                invoices.append(invoice)
+                if on_invoice is not None:
+                    on_invoice(invoice)
+                # The run's usage is fixed: once an invoice has examined the earlier periods
+                # (and this one), later invoices of the run cannot find anything new in them.
+                settled.update(p for p in usage_by_period if p <= period)
+                settled.add(period)
+            period = period.next()
     return invoices, state.freeze()
 
 

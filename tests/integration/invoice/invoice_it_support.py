@@ -16,6 +16,7 @@ from billing_core import UsageByPeriod, contract_to_data
 from billing_io.contract_yaml import load_contract
 from invoice.pg_inputs import PostgresInvoiceInputs
 from invoice.settings import InvoiceSettings
+from rating.ingest_usage import IngestUsageReader
 
 REPO = Path(__file__).resolve().parents[3]
 NOW = datetime(2026, 6, 2, 9, 30, tzinfo=UTC)
@@ -39,16 +40,35 @@ def contract_document(tenant: str) -> dict[str, Any]:
     return document
 
 
-async def close_period(engine: AsyncEngine, settings: InvoiceSettings, tenant: str, period: str) -> None:
-    """What the rating service stores when it closes a period: the frozen contract document."""
+async def close_period(
+    engine: AsyncEngine,
+    settings: InvoiceSettings,
+    tenant: str,
+    period: str,
+    *,
+    high_water: dict[str, Any] | None = None,
+) -> None:
+    """What the rating service stores when it closes a period: the frozen contract document and the
+    usage high-water mark, read from ingest's aggregates by rating's own reader unless given."""
+    if high_water is None:
+        high_water = await IngestUsageReader(engine, settings.schema_name("ingest")).high_water(
+            tenant, period
+        )
     table = f'"{settings.schema_name("rating")}".closed_periods'
     async with engine.begin() as conn:
         await conn.execute(
             sa.text(
                 f"INSERT INTO {table} (tenant_id, period, closed_at, closed_by, revision, contract, "
-                "settings, high_water) VALUES (:t, :p, :at, 'test', 1, CAST(:c AS jsonb), '{}', '{}')"
+                "settings, high_water) VALUES (:t, :p, :at, 'test', 1, CAST(:c AS jsonb), '{}', "
+                "CAST(:h AS jsonb))"
             ),
-            {"t": tenant, "p": period, "at": NOW, "c": json.dumps(contract_document(tenant))},
+            {
+                "t": tenant,
+                "p": period,
+                "at": NOW,
+                "c": json.dumps(contract_document(tenant)),
+                "h": json.dumps(high_water),
+            },
         )
 
 

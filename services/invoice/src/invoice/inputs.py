@@ -28,6 +28,10 @@ class InvoiceInputs(Protocol):
         """The contract document frozen when ``period`` was closed; PeriodNotClosedError if it was not."""
         ...
 
-    async def usage(self, conn: AsyncConnection, tenant_id: str) -> UsageByPeriod:
-        """The tenant's de-duplicated usage aggregates of every period stored so far."""
+    async def usage(
+        self, conn: AsyncConnection, tenant_id: str, *, closed: str | None = None
+    ) -> UsageByPeriod:
+        """The tenant's de-duplicated usage aggregates of every period stored so far; with ``closed``,
+        that period's own usage as it stood at its close (what arrived later is left to the next
+        invoice's prior-period adjustments)."""
         ...

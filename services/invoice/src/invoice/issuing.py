@@ -74,7 +74,7 @@ class InvoiceIssuer:
                 dict(await self._inputs.frozen_contract(conn, tenant_id, period)),
                 source=f"frozen configuration of {tenant_id} {period}",
             )
-            usage = await self._inputs.usage(conn, tenant_id)
+            usage = await self._inputs.usage(conn, tenant_id, closed=period)
             ledger = await rebuild_ledger(conn, tenant_id)
 
             now = self._clock()

@@ -15,8 +15,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from billing_core import Period, UsageAggregate, UsageByPeriod, UsageKey
+from invoice.ingest_tables import usage_aggregates
 from invoice.inputs import PeriodNotClosedError, UnusableClosedPeriodError
 from invoice.settings import InvoiceSettings
+from invoice.usage_at_close import HighWaterMark, UsageAtClose
 
 
 class PostgresInvoiceInputs:
@@ -26,18 +28,11 @@ class PostgresInvoiceInputs:
             sa.column("tenant_id"),
             sa.column("period"),
             sa.column("contract"),
+            sa.column("high_water"),
             schema=settings.schema_name("rating"),
         )
-        self._aggregates = sa.table(
-            "usage_aggregates",
-            sa.column("tenant_id"),
-            sa.column("period"),
-            sa.column("site_id"),
-            sa.column("category"),
-            sa.column("quantity", sa.Numeric),
-            sa.column("events", sa.BigInteger),
-            schema=settings.schema_name("ingest"),
-        )
+        self._aggregates = usage_aggregates(settings.schema_name("ingest"))
+        self._at_close = UsageAtClose(settings.schema_name("ingest"))
 
     async def frozen_contract(self, conn: AsyncConnection, tenant_id: str, period: str) -> Mapping[str, Any]:
         closed = self._closed_periods
@@ -57,7 +52,9 @@ class PostgresInvoiceInputs:
             )
         return document
 
-    async def usage(self, conn: AsyncConnection, tenant_id: str) -> UsageByPeriod:
+    async def usage(
+        self, conn: AsyncConnection, tenant_id: str, *, closed: str | None = None
+    ) -> UsageByPeriod:
         aggregates = self._aggregates
         rows = await conn.execute(
             sa.select(
@@ -75,4 +72,23 @@ class PostgresInvoiceInputs:
             usage.setdefault(Period.parse(period), {})[UsageKey(site_id, category)] = UsageAggregate(
                 site_id, category, Decimal(quantity), int(events)
             )
+        if closed is not None:
+            at_close = await self._at_close.usage(
+                conn, tenant_id, closed, await self._mark(conn, tenant_id, closed)
+            )
+            usage[Period.parse(closed)] = at_close
         return usage
+
+    async def _mark(self, conn: AsyncConnection, tenant_id: str, period: str) -> HighWaterMark:
+        closed = self._closed_periods
+        text = (
+            await conn.execute(
+                sa.select(sa.cast(closed.c.high_water, sa.Text)).where(
+                    closed.c.tenant_id == tenant_id, closed.c.period == period
+                )
+            )
+        ).scalar_one_or_none()
+        if text is None:
+            raise PeriodNotClosedError(f"period {period} of tenant {tenant_id!r} is not closed")
+        document = json.loads(text, parse_float=Decimal)
+        return HighWaterMark(tenant_id, period, document if isinstance(document, dict) else {})

@@ -34,18 +34,22 @@ class PostgresInvoiceInputs:
         self._aggregates = usage_aggregates(settings.schema_name("ingest"))
         self._at_close = UsageAtClose(settings.schema_name("ingest"))
 
-    async def frozen_contract(self, conn: AsyncConnection, tenant_id: str, period: str) -> Mapping[str, Any]:
+    async def _closed_document(self, conn: AsyncConnection, tenant_id: str, period: str, column: str) -> Any:
+        """A JSON column of the period's close, with exact decimals; PeriodNotClosedError without one."""
         closed = self._closed_periods
         text = (
             await conn.execute(
-                sa.select(sa.cast(closed.c.contract, sa.Text)).where(
+                sa.select(sa.cast(closed.c[column], sa.Text)).where(
                     closed.c.tenant_id == tenant_id, closed.c.period == period
                 )
             )
         ).scalar_one_or_none()
         if text is None:
             raise PeriodNotClosedError(f"period {period} of tenant {tenant_id!r} is not closed")
-        document = json.loads(text, parse_float=Decimal)
+        return json.loads(text, parse_float=Decimal)
+
+    async def frozen_contract(self, conn: AsyncConnection, tenant_id: str, period: str) -> Mapping[str, Any]:
+        document = await self._closed_document(conn, tenant_id, period, "contract")
         if not isinstance(document, dict):
             raise UnusableClosedPeriodError(
                 f"frozen configuration of {tenant_id} {period} is not a JSON object"
@@ -80,15 +84,5 @@ class PostgresInvoiceInputs:
         return usage
 
     async def _mark(self, conn: AsyncConnection, tenant_id: str, period: str) -> HighWaterMark:
-        closed = self._closed_periods
-        text = (
-            await conn.execute(
-                sa.select(sa.cast(closed.c.high_water, sa.Text)).where(
-                    closed.c.tenant_id == tenant_id, closed.c.period == period
-                )
-            )
-        ).scalar_one_or_none()
-        if text is None:
-            raise PeriodNotClosedError(f"period {period} of tenant {tenant_id!r} is not closed")
-        document = json.loads(text, parse_float=Decimal)
+        document = await self._closed_document(conn, tenant_id, period, "high_water")
         return HighWaterMark(tenant_id, period, document if isinstance(document, dict) else {})

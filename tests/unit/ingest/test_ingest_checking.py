@@ -150,3 +150,14 @@ def test_classification_rules_decide_the_category_before_the_default() -> None:
     assert check(review, classifier=rules).category == "review"
     assert check(urgent, classifier=rules).category == "expedited"
     assert check(usage_event(category="storage"), classifier=rules).category == "storage"
+
+
+def test_a_remembered_quantity_text_gives_the_same_decimal_and_bad_texts_stay_bad() -> None:
+    shared = checker()
+    first = shared.check(usage_event(1, quantity="2.50"), b"")
+    again = shared.check(usage_event(2, quantity="2.50"), b"")
+    assert (first.quantity, again.quantity) == (Decimal("2.50"), Decimal("2.50"))
+    for attempt in range(2):
+        with pytest.raises(InvalidEvent) as caught:
+            shared.check(usage_event(10 + attempt, quantity="-2.50"), b"")
+        assert caught.value.reason == Reason.INVALID_QUANTITY

@@ -19,6 +19,7 @@ from ingest.events import UsageEvent
 from ingest.rejections import InvalidEvent, Reason
 
 DEFAULT_QUANTITY = Decimal(1)
+ACCEPTED_TEXTS_KEPT = 10_000
 _PLAIN_EXPONENT = -6
 _PLAIN_MAXIMUM = Decimal(10) ** 12
 
@@ -101,6 +102,20 @@ class EventChecker:
     def __init__(self, classifier: Classifier, period_of: PeriodOf) -> None:
         self._classifier = classifier
         self._period_of = period_of
+        self._accepted_texts: dict[str, Decimal] = {}
+        """Quantity texts already accepted: streams repeat a few values, and Decimal is immutable."""
+
+    def _quantity(self, value: object) -> Decimal:
+        if type(value) is str:
+            known = self._accepted_texts.get(value)
+            if known is not None:
+                return known
+            quantity = parse_quantity(value)
+            if len(self._accepted_texts) >= ACCEPTED_TEXTS_KEPT:
+                self._accepted_texts.clear()
+            self._accepted_texts[value] = quantity
+            return quantity
+        return parse_quantity(value)
 
     def check(self, envelope: dict[str, Any], payload: bytes) -> UsageEvent:
         """The hot path: plain type tests first; any doubt goes to the explaining checks."""
@@ -138,7 +153,7 @@ class EventChecker:
             category = data["category"]
             if type(category) is not str or not category:
                 _explain_text(data, "category")
-        quantity = parse_quantity(data["quantity"]) if "quantity" in data else DEFAULT_QUANTITY
+        quantity = self._quantity(data["quantity"]) if "quantity" in data else DEFAULT_QUANTITY
         category = self._classifier.category(cast(str, event_type), data)
         try:
             period = self._period_of(cast(str, tenant), instant)

@@ -7,10 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from test_ingest_kafka_path import as_table, expected_usage
+from ingest_it_support import as_table, expected_usage, running_ingest, unique_tenant
 
 from billing_runtime.migrations import upgrade
-from conftest import running_ingest, unique_tenant
 from ingest.settings import IngestSettings
 from ingest.traffic import binary_message, produce, structured_message, usage_cloudevent
 

@@ -5,15 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import time
-import uuid
-from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
+from ingest_it_support import as_table, expected_usage, read_topic, running_ingest, unique_tenant
 
-from conftest import running_ingest, unique_tenant
 from ingest.settings import IngestSettings
 from ingest.traffic import (
     STRUCTURED_HEADERS,
@@ -41,52 +37,8 @@ def good_events(tenant: str, count: int) -> list[dict[str, Any]]:
     ]
 
 
-def expected_usage(events: list[dict[str, Any]]) -> dict[tuple[str, str], tuple[Decimal, int]]:
-    totals: dict[tuple[str, str], list[Any]] = defaultdict(lambda: [Decimal(0), 0])
-    for event in events:
-        slot = totals[(event["data"]["site_id"], event["data"]["category"])]
-        slot[0] += Decimal(event["data"]["quantity"])
-        slot[1] += 1
-    return {key: (quantity, count) for key, (quantity, count) in totals.items()}
-
-
-def as_table(usage: dict[str, Any]) -> dict[tuple[str, str], tuple[Decimal, int]]:
-    return {
-        (line["site"], line["category"]): (Decimal(line["quantity"]), line["events"])
-        for line in usage["sites"]
-    }
-
-
 def marked(message: Message, marker: bytes) -> Message:
     return Message(message.key, message.value, (*message.headers, ("x-test-case", marker)))
-
-
-async def read_topic(settings: IngestSettings, topic: str, want: Any, timeout: float = 60) -> list[Any]:
-    """Records of ``topic`` (from the start) for which ``want(record)`` holds, until a quiet spell."""
-    consumer = AIOKafkaConsumer(
-        settings.topic_name(topic),
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=f"{settings.topic_prefix}reader-{uuid.uuid4().hex[:6]}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        max_partition_fetch_bytes=4 * 1024 * 1024,
-    )
-    await consumer.start()
-    found: list[Any] = []
-    deadline = time.monotonic() + timeout
-    quiet_since = time.monotonic()
-    try:
-        while time.monotonic() < deadline:
-            fetched = await consumer.getmany(timeout_ms=500)
-            batch = [record for records in fetched.values() for record in records if want(record)]
-            found.extend(batch)
-            if batch:
-                quiet_since = time.monotonic()
-            elif found and time.monotonic() - quiet_since > 3:
-                break
-    finally:
-        await consumer.stop()
-    return found
 
 
 async def test_duplicates_count_once_bad_records_go_to_the_dlq_and_neighbours_still_count(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from ingest_it_support import read_topic
 from prometheus_client import CollectorRegistry
 from sqlalchemy import text
-from test_ingest_kafka_path import read_topic
 
 from billing_runtime.db import create_engine
 from ingest.metrics import IngestMetrics

@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from billing_core import (
+    CreditLimitError,
     CreditNoteError,
     SiteCredit,
     credit_invoice,
@@ -95,6 +96,12 @@ class CreditNoteIssuer:
             replayed = await self._replayed(conn, invoice_number, request)
             if replayed is not None:
                 return CreditOutcome(replayed, created=False)
+            # Read again under the lock: an invoice seen as a draft may have been issued meanwhile.
+            target = await get_document(conn, invoice_number)
+            if target is None or target.status != "issued":
+                raise CreditLimitError(
+                    f"invoice {invoice_number} is not issued yet; only an issued invoice can be credited"
+                )
             invoice = invoice_from_data(load_invoice_json(target.json_body))
             earlier = [
                 credit_note_from_data(load_invoice_json(stored.json_body))

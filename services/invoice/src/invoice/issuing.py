@@ -1,23 +1,43 @@
-"""Drafting and issuing the invoice of one closed tenant-period, in one transaction.
+"""Drafting and issuing the invoice of one closed tenant-period.
 
-The transaction takes a per-tenant lock, allocates the next number from the locked
-counter row, rates through billing_core with the ledger rebuilt from the tenant's
-issued invoices and credit notes, stores the draft and its invoice.drafted.v1 event
-(outbox), then issues it with its JSON and PDF bytes. Either all of it is committed or none.
+The tenant's invoicing lock (a PostgreSQL advisory lock, held by the issuing connection across its
+transactions) keeps the tenant's invoices and credit notes in order; the number counter, shared by
+every tenant of the environment, is locked only briefly:
+
+1. one transaction reads the frozen contract, the usage and the ledger, rates through billing_core,
+   and only then takes the next number (locking the counter row) and stores the numbered draft with
+   its invoice.drafted.v1 event (outbox) — the counter row is held for the number and two inserts;
+2. the issued JSON and PDF are rendered outside any transaction, in a worker thread;
+3. a second transaction marks the draft issued with those bytes and resolves any recorded failure.
+
+A number is never lost: it belongs to the committed draft from step 1, and a draft left behind by a
+crash between steps is finished (steps 2–3) by the next attempt for that tenant, before anything else
+of the tenant is rated, so the ledger always holds every numbered invoice.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from billing_core import Period, canonical_json, invoice_to_data, parse_contract, rate_invoice
-from invoice.documents import render_document, sha256_hex
+from billing_core import (
+    Invoice,
+    Period,
+    canonical_json,
+    invoice_checksum,
+    invoice_from_data,
+    invoice_to_data,
+    parse_contract,
+    rate_invoice,
+)
+from invoice.documents import RenderedDocument, render_document, sha256_hex
 from invoice.drafted_event import drafted_event
 from invoice.failures import FailureLog, resolve_failure
 from invoice.inputs import InvoiceInputs
@@ -31,14 +51,21 @@ from invoice.store import (
     find_invoice,
     get_document,
     insert_document,
-    lock_tenant,
+    invoice_drafts,
     mark_issued,
     next_sequence,
+    tenant_session_lock,
 )
 
 logger = logging.getLogger(__name__)
 
 DRAFTED_TOPIC = "invoice.drafted.v1"
+
+
+class Renderer(Protocol):
+    def __call__(
+        self, data: Mapping[str, Any], settings: InvoiceSettings, *, issue_date: date, due_date: date
+    ) -> RenderedDocument: ...
 
 
 @dataclass(frozen=True)
@@ -55,90 +82,111 @@ class InvoiceIssuer:
         inputs: InvoiceInputs,
         clock: Callable[[], datetime],
         failures: FailureLog | None = None,
+        *,
+        renderer: Renderer = render_document,
     ) -> None:
         self._engine = engine
         self._settings = settings
         self._inputs = inputs
         self._clock = clock
         self._failures = failures
+        self._renderer = renderer
 
     async def invoice_period(self, tenant_id: str, period: str) -> IssueOutcome:
         """Issue the invoice of a closed period, or return the one already issued (idempotent)."""
         rated_period = Period.parse(period)
-        async with self._engine.begin() as conn:
-            await lock_tenant(conn, tenant_id)
-            existing = await find_invoice(conn, tenant_id, period)
-            if existing is not None:
-                return IssueOutcome(existing, created=False)
-            contract = parse_contract(
-                dict(await self._inputs.frozen_contract(conn, tenant_id, period)),
-                source=f"frozen configuration of {tenant_id} {period}",
-            )
-            usage = await self._inputs.usage(conn, tenant_id, closed=period)
-            ledger = await rebuild_ledger(conn, tenant_id)
+        async with self._engine.connect() as conn, tenant_session_lock(conn, tenant_id):
+            async with conn.begin():
+                drafts = await invoice_drafts(conn, tenant_id)
+            for left in drafts:  # numbered by an attempt that stopped before issuing
+                await self._issue(conn, left, invoice_from_data(load_invoice_json(left.json_body)))
+            async with conn.begin():
+                existing = await find_invoice(conn, tenant_id, period)
+                if existing is not None:
+                    return IssueOutcome(existing, created=False)
+                draft, invoice = await self._draft(conn, tenant_id, rated_period)
+            issued = await self._issue(conn, draft, invoice)
+        logger.info(
+            "issued invoice %s for %s %s, total %s %s",
+            issued.number,
+            tenant_id,
+            period,
+            issued.total,
+            issued.currency,
+        )
+        return IssueOutcome(issued, created=True)
 
-            now = self._clock()
-            issue_date = now.date()
-            due_date = issue_date + timedelta(days=self._settings.payment_days)
-            prefix = number_prefix(self._settings.environment)
-            number = format_number(
-                prefix, issue_date.year, await next_sequence(conn, prefix, issue_date.year)
-            )
-            draft = rate_invoice(
-                contract,
-                rated_period,
-                usage,
-                ledger,
-                number=number,
-                status="draft",
-                issue_date=issue_date,
-                due_date=due_date,
-            )
-            draft_data = invoice_to_data(draft)
-            draft_json = canonical_json(draft_data)
-            await insert_document(
-                conn,
-                StoredInvoice(
-                    number=number,
-                    kind="invoice",
-                    tenant_id=tenant_id,
-                    period=period,
-                    status="draft",
-                    currency=draft.currency,
-                    total=draft.total,
-                    references_number=None,
-                    issue_date=issue_date,
-                    due_date=due_date,
-                    json_body=draft_json,
-                    json_sha256=sha256_hex(draft_json),
-                    pdf_body=None,
-                    pdf_sha256=None,
-                    created_at=now,
-                    issued_at=None,
-                ),
-            )
-            await enqueue(
-                conn, topic=DRAFTED_TOPIC, key=tenant_id, event=drafted_event(draft_data, now), now=now
-            )
+    async def _draft(
+        self, conn: AsyncConnection, tenant_id: str, period: Period
+    ) -> tuple[StoredInvoice, Invoice]:
+        """Rate, then number and store the draft; the counter row is locked from the number on."""
+        contract = parse_contract(
+            dict(await self._inputs.frozen_contract(conn, tenant_id, str(period))),
+            source=f"frozen configuration of {tenant_id} {period}",
+        )
+        usage = await self._inputs.usage(conn, tenant_id, closed=str(period))
+        ledger = await rebuild_ledger(conn, tenant_id)
+        now = self._clock()
+        issue_date = now.date()
+        due_date = issue_date + timedelta(days=self._settings.payment_days)
+        rated = rate_invoice(
+            contract, period, usage, ledger, status="draft", issue_date=issue_date, due_date=due_date
+        )
+        data = invoice_to_data(rated)
 
-            issued_data = invoice_to_data(dataclasses.replace(draft, status="issued"))
-            document = render_document(issued_data, self._settings, issue_date=issue_date, due_date=due_date)
+        prefix = number_prefix(self._settings.environment)
+        number = format_number(prefix, issue_date.year, await next_sequence(conn, prefix, issue_date.year))
+        data["number"] = number
+        data["verification"]["checksum"] = invoice_checksum(data)
+        body = canonical_json(data)
+        draft = StoredInvoice(
+            number=number,
+            kind="invoice",
+            tenant_id=tenant_id,
+            period=str(period),
+            status="draft",
+            currency=rated.currency,
+            total=rated.total,
+            references_number=None,
+            issue_date=issue_date,
+            due_date=due_date,
+            json_body=body,
+            json_sha256=sha256_hex(body),
+            pdf_body=None,
+            pdf_sha256=None,
+            created_at=now,
+            issued_at=None,
+        )
+        await insert_document(conn, draft)
+        await enqueue(conn, topic=DRAFTED_TOPIC, key=tenant_id, event=drafted_event(data, now), now=now)
+        return draft, dataclasses.replace(rated, number=number)
+
+    async def _issue(self, conn: AsyncConnection, draft: StoredInvoice, invoice: Invoice) -> StoredInvoice:
+        """Render the issued documents with no lock but the tenant's, then store them in one short
+        transaction that also resolves a failure recorded for the period."""
+        issued_data = invoice_to_data(dataclasses.replace(invoice, status="issued"))
+        document = await asyncio.to_thread(
+            self._renderer,
+            issued_data,
+            self._settings,
+            issue_date=draft.issue_date,
+            due_date=draft.due_date,
+        )
+        now = self._clock()
+        async with conn.begin():
             await mark_issued(
                 conn,
-                number,
+                draft.number,
                 json_body=document.json_body,
                 json_sha256=document.json_sha256,
                 pdf_body=document.pdf_body,
                 pdf_sha256=document.pdf_sha256,
                 issued_at=now,
             )
-            settled = await resolve_failure(conn, tenant_id, period, number, now)
-            issued = await get_document(conn, number)
+            settled = await resolve_failure(conn, draft.tenant_id, draft.period, draft.number, now)
+            issued = await get_document(conn, draft.number)
+        if issued is None:
+            raise LookupError(f"invoice {draft.number} vanished after it was issued")
         if settled and self._failures is not None:
             await self._failures.refresh()
-        if issued is None:
-            raise LookupError(f"invoice {number} vanished after it was issued")
-        logger.info(
-            "issued invoice %s for %s %s, total %s %s", number, tenant_id, period, draft.total, draft.currency
-        )
-        return IssueOutcome(issued, created=True)
+        return issued

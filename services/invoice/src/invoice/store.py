@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +21,8 @@ def _stored(row: sa.Row[Any]) -> StoredInvoice:
 
 async def next_sequence(conn: AsyncConnection, prefix: str, year: int) -> int:
     """The next number of the series. The counter row stays locked until the transaction ends,
-    so concurrent issuers queue behind it and a rolled-back issue leaves no gap."""
+    so concurrent issuers queue behind it and a rolled-back issue leaves no gap: callers take it
+    as late in their transaction as they can."""
     statement = (
         insert(invoice_counters)
         .values(prefix=prefix, year=year, last_value=1)
@@ -32,11 +35,33 @@ async def next_sequence(conn: AsyncConnection, prefix: str, year: int) -> int:
     return int((await conn.execute(statement)).scalar_one())
 
 
+def _tenant_key(tenant_id: str) -> dict[str, str]:
+    return {"key": f"invoice:{tenant_id}"}
+
+
 async def lock_tenant(conn: AsyncConnection, tenant_id: str) -> None:
     """Serialise invoicing per tenant: each invoice depends on the tenant's earlier ones."""
-    await conn.execute(
-        sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"invoice:{tenant_id}"}
-    )
+    await conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"), _tenant_key(tenant_id))
+
+
+@asynccontextmanager
+async def tenant_session_lock(conn: AsyncConnection, tenant_id: str) -> AsyncIterator[None]:
+    """The tenant's invoicing lock (the one ``lock_tenant`` takes) held by this connection across
+    several transactions. If it cannot be released cleanly the connection is discarded, which
+    releases it, so it never goes back to the pool locked."""
+    await conn.execute(sa.text("SELECT pg_advisory_lock(hashtext(:key))"), _tenant_key(tenant_id))
+    await conn.commit()
+    try:
+        yield
+    finally:
+        try:
+            if conn.in_transaction():
+                await conn.rollback()
+            await conn.execute(sa.text("SELECT pg_advisory_unlock(hashtext(:key))"), _tenant_key(tenant_id))
+            await conn.commit()
+        except BaseException:
+            await conn.invalidate()
+            raise
 
 
 async def find_invoice(conn: AsyncConnection, tenant_id: str, period: str) -> StoredInvoice | None:
@@ -48,6 +73,16 @@ async def find_invoice(conn: AsyncConnection, tenant_id: str, period: str) -> St
         )
     ).first()
     return None if row is None else _stored(row)
+
+
+async def invoice_drafts(conn: AsyncConnection, tenant_id: str) -> list[StoredInvoice]:
+    """The tenant's numbered invoices not issued yet, in period order."""
+    rows = await conn.execute(
+        sa.select(invoices)
+        .where(invoices.c.tenant_id == tenant_id, invoices.c.kind == "invoice", invoices.c.status == "draft")
+        .order_by(invoices.c.period)
+    )
+    return [_stored(row) for row in rows]
 
 
 async def get_document(conn: AsyncConnection, number: str) -> StoredInvoice | None:

@@ -7,7 +7,7 @@ the document gets 304 and a second download is byte-identical to the first.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -16,8 +16,17 @@ from billing_core import ContractError, RatingError
 from invoice.failures import FailureLog, list_failures
 from invoice.inputs import PeriodNotClosedError, UnusableClosedPeriodError
 from invoice.issuing import InvoiceIssuer
+from invoice.listing import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    InvalidCursorError,
+    InvoiceQuery,
+    Position,
+    decode_cursor,
+    encode_cursor,
+)
 from invoice.records import StoredInvoice
-from invoice.store import get_document, list_documents
+from invoice.store import get_document, search_documents
 
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _IMMUTABLE = "private, max-age=31536000, immutable"
@@ -68,13 +77,33 @@ def invoice_router(engine: AsyncEngine, issuer: InvoiceIssuer, failures: Failure
 
     @router.get("/v1/invoices")
     async def list_invoices(
-        tenant: Annotated[str, Query(min_length=1)], period: Annotated[str | None, Query()] = None
+        tenant: Annotated[str, Query(min_length=1)],
+        period: Annotated[str | None, Query()] = None,
+        status: Annotated[Literal["draft", "issued"] | None, Query()] = None,
+        kind: Annotated[Literal["invoice", "credit_note"] | None, Query()] = None,
+        number_prefix: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+        cursor: Annotated[str | None, Query(min_length=1, max_length=2000)] = None,
     ) -> dict[str, Any]:
+        """A tenant's invoices and credit notes in (period, number) order, ``limit`` at a time;
+        ``next_cursor`` (null on the last page) asks for the page after."""
         if period is not None:
             _check_period(period)
+        try:
+            after = None if cursor is None else decode_cursor(cursor)
+        except InvalidCursorError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
+        query = InvoiceQuery(tenant, period, status, kind, number_prefix, after, limit + 1)
         async with engine.connect() as conn:
-            documents = await list_documents(conn, tenant, period)
-        return {"tenant": tenant, "period": period, "invoices": [d.summary() for d in documents]}
+            documents = await search_documents(conn, query)
+        page = documents[:limit]
+        more = len(documents) > limit
+        return {
+            "tenant": tenant,
+            "period": period,
+            "invoices": [d.summary() for d in page],
+            "next_cursor": encode_cursor(Position(page[-1].period, page[-1].number)) if more else None,
+        }
 
     @router.get("/v1/invoices/{number}.pdf", response_class=Response)
     async def invoice_pdf(number: str, request: Request) -> Response:

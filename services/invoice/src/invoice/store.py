@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from invoice.listing import InvoiceQuery
 from invoice.records import StoredInvoice
 from invoice.tables import document_audit, invoice_counters, invoices, outbox
 
@@ -90,14 +91,25 @@ async def get_document(conn: AsyncConnection, number: str) -> StoredInvoice | No
     return None if row is None else _stored(row)
 
 
-async def list_documents(
-    conn: AsyncConnection, tenant_id: str, period: str | None = None
-) -> list[StoredInvoice]:
-    query = sa.select(invoices).where(invoices.c.tenant_id == tenant_id)
-    if period is not None:
-        query = query.where(invoices.c.period == period)
-    rows = await conn.execute(query.order_by(invoices.c.period, invoices.c.number))
-    return [_stored(row) for row in rows]
+async def search_documents(conn: AsyncConnection, query: InvoiceQuery) -> list[StoredInvoice]:
+    """Documents matching ``query`` in (period, number) order after its position; ``limit`` 0 means all."""
+    statement = sa.select(invoices).where(invoices.c.tenant_id == query.tenant_id)
+    if query.period is not None:
+        statement = statement.where(invoices.c.period == query.period)
+    if query.status is not None:
+        statement = statement.where(invoices.c.status == query.status)
+    if query.kind is not None:
+        statement = statement.where(invoices.c.kind == query.kind)
+    if query.number_prefix is not None:
+        statement = statement.where(invoices.c.number.startswith(query.number_prefix, autoescape=True))
+    if query.after is not None:
+        statement = statement.where(
+            sa.tuple_(invoices.c.period, invoices.c.number) > (query.after.period, query.after.number)
+        )
+    statement = statement.order_by(invoices.c.period, invoices.c.number)
+    if query.limit:
+        statement = statement.limit(query.limit)
+    return [_stored(row) for row in await conn.execute(statement)]
 
 
 async def issued_invoices(conn: AsyncConnection, tenant_id: str) -> list[StoredInvoice]:

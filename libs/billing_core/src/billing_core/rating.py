@@ -6,6 +6,7 @@ usage and ledger always give the same invoice.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -13,7 +14,7 @@ from decimal import Decimal
 from types import MappingProxyType
 
 from .collector import collector_paused
-from .contract import Contract, Site, Terms, terms_for
+from .contract import Contract, PricingVersion, Site, Terms, terms_for
 from .errors import RatingError
 from .invoice import (
     CAP_CREDIT,
@@ -105,21 +106,35 @@ class _Priced:
 
 
 class _PeriodFacts:
-    """Calendar facts of one period used for every site: its bounds, length and contract year."""
+    """What rating every site of one period shares: the period's bounds, length and contract
+    year, its usage grouped by site, and terms resolved per site id (a Period hashes slowly,
+    a site id quickly, so per-site lookups go through this object)."""
 
-    __slots__ = ("after", "days", "first", "label", "priced", "year")
+    __slots__ = ("after", "days", "defaults_in_force", "first", "label", "priced", "usage", "year")
 
-    def __init__(self, period: Period, contract_start: date) -> None:
-        self.priced: dict[str, _Priced | None] = {}
-        """Resolved terms per site id (a Period hashes slowly, a site id quickly)."""
+    def __init__(self, period: Period, contract: Contract, usage: UsageByPeriod) -> None:
         self.first = period.first_day
         self.after = period.next().first_day
         self.days = (self.after - self.first).days
-        self.year = contract_year_of(contract_start, period)
+        self.year = contract_year_of(contract.contract_start, period)
         self.label = self.year.label
+        self.defaults_in_force = bisect_right(_effective_dates(contract.defaults), self.first)
+        self.priced: dict[str, _Priced | None] = {}
+        grouped: dict[str, dict[str, UsageAggregate]] = {}
+        for (site_id, category), aggregate in usage.get(period, {}).items():
+            by_category = grouped.get(site_id)
+            if by_category is None:
+                by_category = grouped[site_id] = {}
+            by_category[category] = aggregate
+        self.usage = grouped
+
+
+def _effective_dates(versions: Iterable[PricingVersion]) -> list[date]:
+    return sorted(version.effective_from for version in versions)
 
 
 _NOT_RESOLVED = object()
+_NO_USAGE: Mapping[str, UsageAggregate] = MappingProxyType({})
 
 
 class _Pricing:
@@ -133,17 +148,16 @@ class _Pricing:
         self.contract = contract
         self.currency = contract.money
         self.zero = self.currency.zero()
-        self._start = contract.start_period
+        self._start_day = contract.start_period.first_day
         self._usage = usage
         self._by_chain: dict[tuple[str, int, int], _Priced | None] = {}
-        self._defaults_in_force: dict[Period, int] = {}
+        self._site_dates: dict[str, list[date]] = {}
         self._facts: dict[Period, _PeriodFacts] = {}
-        self._grouped: dict[Period, dict[str, dict[str, UsageAggregate]]] = {}
 
     def facts(self, period: Period) -> _PeriodFacts:
         facts = self._facts.get(period)
         if facts is None:
-            facts = self._facts[period] = _PeriodFacts(period, self.contract.contract_start)
+            facts = self._facts[period] = _PeriodFacts(period, self.contract, self._usage)
         return facts
 
     def active_days(self, site: Site, period: Period) -> int:
@@ -155,21 +169,19 @@ class _Pricing:
             facts = self.facts(period)
         found = facts.priced.get(site_id, _NOT_RESOLVED)
         if found is _NOT_RESOLVED:
-            found = facts.priced[site_id] = self._resolve(site_id, period, facts.first)
+            found = facts.priced[site_id] = self._resolve(site_id, period, facts)
         return found  # type: ignore[return-value]
 
-    def _resolve(self, site_id: str, period: Period, first: date) -> _Priced | None:
+    def _resolve(self, site_id: str, period: Period, facts: _PeriodFacts) -> _Priced | None:
         site = self.contract.site(site_id)
-        if site is None or period < self._start:
+        if site is None or facts.first < self._start_day:
             return None
-        defaults = self._defaults_in_force.get(period)
-        if defaults is None:
-            defaults = self._defaults_in_force[period] = sum(
-                1 for version in self.contract.defaults if version.effective_from <= first
-            )
+        dates = self._site_dates.get(site_id)
+        if dates is None:
+            dates = self._site_dates[site_id] = _effective_dates(site.pricing)
         # The versions in force are those dated on or before the period start: a chain is
         # identified by how many there are.
-        chain = (site_id, defaults, sum(1 for version in site.pricing if version.effective_from <= first))
+        chain = (site_id, facts.defaults_in_force, bisect_right(dates, facts.first))
         found = self._by_chain.get(chain, _NOT_RESOLVED)
         if found is _NOT_RESOLVED:
             terms = terms_for(self.contract, site_id, period)
@@ -181,16 +193,10 @@ class _Pricing:
         return None if priced is None else priced.terms
 
     def by_site(self, period: Period) -> dict[str, dict[str, UsageAggregate]]:
-        grouped = self._grouped.get(period)
-        if grouped is None:
-            grouped = {}
-            for key, aggregate in self._usage.get(period, {}).items():
-                grouped.setdefault(key.site, {})[key.category] = aggregate
-            self._grouped[period] = grouped
-        return grouped
+        return self.facts(period).usage
 
-    def usage(self, period: Period, site_id: str) -> dict[str, UsageAggregate]:
-        return self.by_site(period).get(site_id, {})
+    def usage(self, period: Period, site_id: str) -> Mapping[str, UsageAggregate]:
+        return self.facts(period).usage.get(site_id, _NO_USAGE)
 
 
 def _active_days(site: Site, facts: _PeriodFacts) -> int:
@@ -235,11 +241,16 @@ def rate_site_period(
 def _rate_site(
     pricing: _Pricing, site_id: str, period: Period, usage: Mapping[str, UsageAggregate]
 ) -> SitePeriodRating | None:
-    contract, currency = pricing.contract, pricing.currency
-    site = contract.site(site_id)
+    site = pricing.contract.site(site_id)
     if site is None:
         return None
-    facts = pricing.facts(period)
+    return _rate_known_site(pricing, site, period, pricing.facts(period), usage)
+
+
+def _rate_known_site(
+    pricing: _Pricing, site: Site, period: Period, facts: _PeriodFacts, usage: Mapping[str, UsageAggregate]
+) -> SitePeriodRating | None:
+    contract, currency, site_id = pricing.contract, pricing.currency, site.id
     priced = pricing.priced(site_id, period, facts)
     if priced is None:
         return None
@@ -398,8 +409,10 @@ def _site_section(
     revisit: Iterable[Period],
 ) -> tuple[SiteSection | None, list[UnbillableUsage], int]:
     currency = pricing.currency
-    current_usage = pricing.usage(period, site.id)
-    rating = _rate_site(pricing, site.id, period, current_usage)
+    facts = pricing.facts(period)
+    current_usage = facts.usage.get(site.id, _NO_USAGE)
+    known = pricing.contract.site(site.id)
+    rating = None if known is None else _rate_known_site(pricing, known, period, facts, current_usage)
     unbillable: list[UnbillableUsage] = []
     if rating is None and current_usage:
         reason = _unbillable_reason(pricing, site.id, period) or "not billable"
@@ -407,7 +420,6 @@ def _site_section(
             UnbillableUsage(site.id, c, period, a.quantity, a.events, reason)
             for c, a in sorted(current_usage.items())
         ]
-    facts = pricing.facts(period)
     year = facts.year
     own_lines = list(rating.lines) if rating else []
     earlier_years: dict[ContractYear, list[Line]] = {}

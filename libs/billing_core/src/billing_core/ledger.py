@@ -103,6 +103,9 @@ class LedgerBuilder:
         self.billed: dict[tuple[str, Period], Decimal] = dict(ledger.billed)
         self.unbillable: dict[tuple[str, str, Period], Decimal] = dict(ledger.unbillable)
         self._frozen = False
+        # Contract year label -> start period, kept across invoices so that equal keys are
+        # the same Period object and dict lookups need no Period.__eq__.
+        self._starts: dict[str | None, Period] = {}
 
     def is_invoiced(self, period: Period) -> bool:
         return period in self.invoiced
@@ -145,7 +148,7 @@ class LedgerBuilder:
         # Charges touched by this invoice, accumulated in plain dicts and frozen once at the end:
         # (amounts by category, quantities by category, [shortfall]).
         touched: dict[tuple[str, Period], tuple[dict[str, Decimal], dict[str, Decimal], list[Decimal]]] = {}
-        starts: dict[str | None, Period] = {}
+        starts = self._starts
 
         def year_start(label: str | None, site: str, what: str) -> Period:
             start = starts.get(label)
@@ -156,7 +159,8 @@ class LedgerBuilder:
         for section in invoice.sites:
             site = section.site
             own_label = section.contract_year
-            year_start(own_label, site, "")
+            if own_label not in starts:
+                year_start(own_label, site, "")
             # Billed amounts per contract year label, in order of first appearance (labels and
             # year starts correspond one to one); the invoiced period's own year is summed in
             # own_sum, the usual case, and placed in by_year at the end.

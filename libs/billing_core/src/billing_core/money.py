@@ -87,9 +87,8 @@ def currency_of(code: str) -> Currency:
 _ZERO = Decimal(0)
 
 
-def exact_sum(a: Decimal, b: Decimal) -> Decimal:
-    """a + b, refusing to round (the two-operand form for hot loops)."""
-    return _EXACT.add(a, b)
+exact_sum = _EXACT.add
+"""exact_sum(a, b) = a + b, refusing to round: the context's own method, for hot loops."""
 
 
 def exact_add(*values: Decimal) -> Decimal:
@@ -100,8 +99,8 @@ def exact_add(*values: Decimal) -> Decimal:
     return total
 
 
-def exact_mul(a: Decimal, b: Decimal) -> Decimal:
-    return _EXACT.multiply(a, b)
+exact_mul = _EXACT.multiply
+"""exact_mul(a, b) = a × b, refusing to round."""
 
 
 def round_amount(value: Decimal, currency: Currency) -> Decimal:
@@ -139,16 +138,22 @@ def format_amount(amount: Decimal, currency: Currency) -> str:
 
 def format_quantity(quantity: Decimal) -> str:
     """A plain decimal string without exponent or trailing zeros ("300", "0.5")."""
+    text = str(quantity)
+    # For a positive number of at least 1, str() already gives the plain form unless it uses
+    # an exponent or keeps trailing fractional zeros (the common case is a hot path).
+    if (
+        text[0] in _NONZERO_DIGITS
+        and "E" not in text
+        and len(text) <= _PLAIN_LIMIT
+        and (text[-1] != "0" or "." not in text)
+    ):
+        return text
     if quantity == 0:
         return "0"
-    text = str(quantity)
-    # str() already gives the plain form unless it uses an exponent or keeps trailing
-    # fractional zeros; only those need normalising (the common case is a hot path).
-    if "E" in text or len(text) > _PLAIN_LIMIT or ("." in text and text[-1] == "0"):
-        text = format(quantity.normalize(context=_WIDE), "f")
-    return text
+    return format(quantity.normalize(context=_WIDE), "f")
 
 
+_NONZERO_DIGITS = frozenset("123456789")
 _PLAIN_LIMIT = 150
 """Longer texts take the normalising path, which is what rounds beyond _WIDE's precision."""
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from invoice_it_support import clock, close_period, seed
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from invoice.crediting import CreditNoteIssuer, CreditRequest
 from invoice.documents import RenderedDocument, render_document
 from invoice.issuing import InvoiceIssuer, load_invoice_json
 from invoice.pg_inputs import PostgresInvoiceInputs
@@ -125,3 +126,25 @@ async def test_a_draft_left_by_an_interrupted_issue_is_finished_with_its_number(
     )
     assert Decimal(nyc["billed_to_date"]) == Decimal(january_nyc["total"]) + Decimal(nyc["total"])
     assert Decimal(january_nyc["total"]) > 0
+
+
+async def test_other_tenants_are_issued_while_a_credit_note_renders(
+    engine: AsyncEngine, settings: InvoiceSettings, issuer: InvoiceIssuer
+) -> None:
+    await closed_januaries(engine, settings, "t-lock-credited", "t-lock-c")
+    invoice = (await issuer.invoice_period("t-lock-credited", "2026-01")).invoice
+    renderer = HeldRenderer("t-lock-credited")
+    creditor = CreditNoteIssuer(engine, settings, clock, renderer=renderer)
+
+    crediting = asyncio.create_task(
+        creditor.credit(invoice.number, CreditRequest(reason="goodwill", actor="finance@example.com"))
+    )
+    try:
+        assert await asyncio.to_thread(renderer.entered.wait, 30), "the credit note never reached rendering"
+        other = await asyncio.wait_for(issuer.invoice_period("t-lock-c", "2026-01"), 30)
+    finally:
+        renderer.release.set()
+    note = (await crediting).credit_note
+
+    assert note.status == "issued" and load_invoice_json(note.json_body)["number"] == note.number
+    assert sequence_of(other.invoice.number) == sequence_of(note.number) + 1

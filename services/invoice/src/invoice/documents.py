@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from billing_core import canonical_json
 from billing_io.pdf import Issuer, paper_for_environment, render_invoice_pdf
@@ -23,6 +23,14 @@ class RenderedDocument:
     json_sha256: str
     pdf_body: bytes
     pdf_sha256: str
+
+
+class Renderer(Protocol):
+    """Renders a document's JSON data into its stored bytes (``render_document``, or a stand-in)."""
+
+    def __call__(
+        self, data: Mapping[str, Any], settings: InvoiceSettings, *, issue_date: date, due_date: date
+    ) -> RenderedDocument: ...
 
 
 def issuer_from(settings: InvoiceSettings) -> Issuer:

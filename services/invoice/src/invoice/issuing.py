@@ -20,10 +20,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -37,7 +36,8 @@ from billing_core import (
     parse_contract,
     rate_invoice,
 )
-from invoice.documents import RenderedDocument, render_document, sha256_hex
+from invoice.crediting import finish_credit_note
+from invoice.documents import Renderer, render_document, sha256_hex
 from invoice.drafted_event import drafted_event
 from invoice.failures import FailureLog, resolve_failure
 from invoice.inputs import InvoiceInputs
@@ -47,11 +47,11 @@ from invoice.numbering import format_number, number_prefix
 from invoice.records import StoredInvoice
 from invoice.settings import InvoiceSettings
 from invoice.store import (
+    drafts_of,
     enqueue,
     find_invoice,
     get_document,
     insert_document,
-    invoice_drafts,
     mark_issued,
     next_sequence,
     tenant_session_lock,
@@ -60,12 +60,6 @@ from invoice.store import (
 logger = logging.getLogger(__name__)
 
 DRAFTED_TOPIC = "invoice.drafted.v1"
-
-
-class Renderer(Protocol):
-    def __call__(
-        self, data: Mapping[str, Any], settings: InvoiceSettings, *, issue_date: date, due_date: date
-    ) -> RenderedDocument: ...
 
 
 @dataclass(frozen=True)
@@ -97,9 +91,13 @@ class InvoiceIssuer:
         rated_period = Period.parse(period)
         async with self._engine.connect() as conn, tenant_session_lock(conn, tenant_id):
             async with conn.begin():
-                drafts = await invoice_drafts(conn, tenant_id)
-            for left in drafts:  # numbered by an attempt that stopped before issuing
+                drafts = await drafts_of(conn, tenant_id, "invoice")
+                credit_drafts = await drafts_of(conn, tenant_id, "credit_note")
+            # Numbered by attempts that stopped before issuing: issued first, so the ledger has them.
+            for left in drafts:
                 await self._issue(conn, left, invoice_from_data(load_invoice_json(left.json_body)))
+            for left in credit_drafts:
+                await finish_credit_note(conn, left, self._settings, self._clock, self._renderer)
             async with conn.begin():
                 existing = await find_invoice(conn, tenant_id, period)
                 if existing is not None:

@@ -76,12 +76,12 @@ async def find_invoice(conn: AsyncConnection, tenant_id: str, period: str) -> St
     return None if row is None else _stored(row)
 
 
-async def invoice_drafts(conn: AsyncConnection, tenant_id: str) -> list[StoredInvoice]:
-    """The tenant's numbered invoices not issued yet, in period order."""
+async def drafts_of(conn: AsyncConnection, tenant_id: str, kind: str) -> list[StoredInvoice]:
+    """The tenant's numbered documents of ``kind`` not issued yet, in period and number order."""
     rows = await conn.execute(
         sa.select(invoices)
-        .where(invoices.c.tenant_id == tenant_id, invoices.c.kind == "invoice", invoices.c.status == "draft")
-        .order_by(invoices.c.period)
+        .where(invoices.c.tenant_id == tenant_id, invoices.c.kind == kind, invoices.c.status == "draft")
+        .order_by(invoices.c.period, invoices.c.number)
     )
     return [_stored(row) for row in rows]
 

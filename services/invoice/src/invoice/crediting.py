@@ -21,17 +21,15 @@ from billing_core import (
     CreditLimitError,
     CreditNoteError,
     SiteCredit,
-    canonical_json,
     credit_invoice,
     credit_note_from_data,
     credit_note_to_data,
-    invoice_checksum,
     invoice_from_data,
 )
 from invoice.credit_note_event import CREDIT_NOTE_TOPIC, credit_note_issued_event
-from invoice.documents import Renderer, render_document, sha256_hex
+from invoice.documents import Renderer, render_document
+from invoice.drafts import DraftFacts, store_numbered_draft
 from invoice.ledger_rebuild import load_invoice_json, rebuild_ledger
-from invoice.numbering import format_number, number_prefix
 from invoice.records import StoredInvoice
 from invoice.settings import InvoiceSettings
 from invoice.store import (
@@ -42,9 +40,7 @@ from invoice.store import (
     find_by_idempotency_key,
     get_document,
     insert_audit,
-    insert_document,
     mark_issued,
-    next_sequence,
     tenant_session_lock,
 )
 
@@ -159,34 +155,22 @@ class CreditNoteIssuer:
         )
         data = credit_note_to_data(note)
 
-        prefix = number_prefix(self._settings.environment)
-        number = format_number(prefix, issue_date.year, await next_sequence(conn, prefix, issue_date.year))
-        data["number"] = number
-        data["verification"]["checksum"] = invoice_checksum(data)
-        body = canonical_json(data)
-        draft = StoredInvoice(
-            number=number,
-            kind="credit_note",
-            tenant_id=target.tenant_id,
-            period=target.period,
-            status="draft",
-            currency=note.currency,
-            total=note.total,
-            references_number=invoice_number,
-            issue_date=issue_date,
-            # A credit note is not payable: its due date is its issue date.
-            due_date=issue_date,
-            json_body=body,
-            json_sha256=sha256_hex(body),
-            pdf_body=None,
-            pdf_sha256=None,
-            created_at=now,
-            issued_at=None,
+        # A credit note is not payable: its due date is its issue date.
+        facts = DraftFacts(
+            "credit_note",
+            target.tenant_id,
+            target.period,
+            note.currency,
+            note.total,
+            invoice_number,
+            issue_date,
+            issue_date,
+            now,
         )
-        await insert_document(conn, draft)
+        draft = await store_numbered_draft(conn, self._settings.environment, data, facts)
         await insert_audit(
             conn,
-            number=number,
+            number=draft.number,
             action=CREDIT_NOTE_ISSUED,
             actor=request.actor.strip(),
             reason=note.reason,

@@ -29,21 +29,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from billing_core import (
     Invoice,
     Period,
-    canonical_json,
-    invoice_checksum,
     invoice_from_data,
     invoice_to_data,
     parse_contract,
     rate_invoice,
 )
 from invoice.crediting import finish_credit_note
-from invoice.documents import Renderer, render_document, sha256_hex
+from invoice.documents import Renderer, render_document
 from invoice.drafted_event import drafted_event
+from invoice.drafts import DraftFacts, store_numbered_draft
 from invoice.failures import FailureLog, resolve_failure
 from invoice.inputs import InvoiceInputs
 from invoice.ledger_rebuild import load_invoice_json as load_invoice_json
 from invoice.ledger_rebuild import rebuild_ledger
-from invoice.numbering import format_number, number_prefix
 from invoice.records import StoredInvoice
 from invoice.settings import InvoiceSettings
 from invoice.store import (
@@ -51,9 +49,7 @@ from invoice.store import (
     enqueue,
     find_invoice,
     get_document,
-    insert_document,
     mark_issued,
-    next_sequence,
     tenant_session_lock,
 )
 
@@ -132,32 +128,12 @@ class InvoiceIssuer:
         )
         data = invoice_to_data(rated)
 
-        prefix = number_prefix(self._settings.environment)
-        number = format_number(prefix, issue_date.year, await next_sequence(conn, prefix, issue_date.year))
-        data["number"] = number
-        data["verification"]["checksum"] = invoice_checksum(data)
-        body = canonical_json(data)
-        draft = StoredInvoice(
-            number=number,
-            kind="invoice",
-            tenant_id=tenant_id,
-            period=str(period),
-            status="draft",
-            currency=rated.currency,
-            total=rated.total,
-            references_number=None,
-            issue_date=issue_date,
-            due_date=due_date,
-            json_body=body,
-            json_sha256=sha256_hex(body),
-            pdf_body=None,
-            pdf_sha256=None,
-            created_at=now,
-            issued_at=None,
+        facts = DraftFacts(
+            "invoice", tenant_id, str(period), rated.currency, rated.total, None, issue_date, due_date, now
         )
-        await insert_document(conn, draft)
+        draft = await store_numbered_draft(conn, self._settings.environment, data, facts)
         await enqueue(conn, topic=DRAFTED_TOPIC, key=tenant_id, event=drafted_event(data, now), now=now)
-        return draft, dataclasses.replace(rated, number=number)
+        return draft, dataclasses.replace(rated, number=draft.number)
 
     async def _issue(self, conn: AsyncConnection, draft: StoredInvoice, invoice: Invoice) -> StoredInvoice:
         """Render the issued documents with no lock but the tenant's, then store them in one short

@@ -1,8 +1,9 @@
 """Period assignment for ingest: billing_core's period_of in the tenant's time zone, made cheap.
 
-Tenant time zones come from the ingest settings (the contracts live in the rating service); a tenant
-not listed uses the default zone (UTC). The event time is stored with each raw event, so aggregates
-can be rebuilt if a zone is corrected later.
+Tenant time zones come from the tenants' contracts (table tenant_zones, fed by rating's
+billing.config.changed.v1, see ingest.tenant_zone_gate); the zones of the settings are only the
+fallback for a tenant whose contract is not known yet. The event time is stored with each raw event,
+so aggregates are rebuilt when a zone changes (ingest.zone_changes).
 """
 
 from __future__ import annotations
@@ -42,6 +43,13 @@ class TenantPeriods:
 
     def zone_of(self, tenant: str) -> tzinfo:
         return self._zones.get(tenant, self._default)
+
+    def zone_name(self, tenant: str) -> str:
+        return str(self.zone_of(tenant))
+
+    def assign(self, tenant: str, name: str) -> None:
+        """Use ``name`` for the tenant from now on (its contract's zone); refuses an unknown zone."""
+        self._zones[tenant] = _zone(name, f"time zone of tenant {tenant!r}")
 
     def __call__(self, tenant: str, instant: datetime) -> str:
         zone = self._zones.get(tenant, self._default)

@@ -22,6 +22,7 @@ from ingest.aggregation import AggregateTotal, aggregate
 from ingest.events import UsageEvent
 from ingest.ledger_port import LedgerBatch, LedgerOutcome
 from ingest.outbox_messages import OutboxMessage, aggregated_notifications
+from ingest.tenant_zone_gate import TenantZoneGate
 
 RAW_COLUMNS = (
     "source",
@@ -109,9 +110,12 @@ async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
 
 
 class PostgresLedger:
-    def __init__(self, engine: AsyncEngine, aggregated_topic: str) -> None:
+    def __init__(
+        self, engine: AsyncEngine, aggregated_topic: str, zones: TenantZoneGate | None = None
+    ) -> None:
         self._engine = engine
         self._aggregated_topic = aggregated_topic
+        self._zones = zones
         self._partitions: set[str] = set()
         self._partition_lock = asyncio.Lock()
 
@@ -119,6 +123,8 @@ class PostgresLedger:
         events = batch.events
         await self._ensure_partitions(events)
         async with driver_connection(self._engine) as connection, connection.transaction():
+            if self._zones is not None:  # periods in the tenants' stored zones, locked until commit
+                events = await self._zones.settle(connection, events)
             fresh = await self._claim(connection, events)
             if fresh:
                 await connection.copy_records_to_table("raw_events", records=fresh, columns=RAW_COLUMNS)

@@ -14,6 +14,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing_runtime.app import ReadinessCheck, create_service_app, database_check, kafka_check
 from billing_runtime.db import create_engine
@@ -26,24 +27,28 @@ from ingest.intake import Intake
 from ingest.metrics import IngestMetrics
 from ingest.outbox_relay import OutboxRelay
 from ingest.periods import TenantPeriods
-from ingest.pg_ledger import PostgresLedger
+from ingest.pg_ledger import PostgresLedger, driver_connection
 from ingest.settings import SERVICE, IngestSettings
+from ingest.tenant_zone_gate import TenantZoneGate
+from ingest.zone_changes import ZoneChanges
+from ingest.zone_consumer import ZoneConsumer
 
 log = logging.getLogger(__name__)
 
 USAGE_EVENTS = "usage.events.v1"
 USAGE_DLQ = "usage.events.dlq.v1"
 USAGE_AGGREGATED = "usage.aggregated.v1"
+CONFIG_CHANGED = "billing.config.changed.v1"
 
 
 def create_app(settings: IngestSettings | None = None) -> FastAPI:
     settings = settings or IngestSettings()
-    checker = EventChecker(
-        load_classifier(settings.ingest_classification_rules),
-        TenantPeriods(settings.ingest_tenant_timezones, settings.ingest_default_timezone),
-    )
+    periods = TenantPeriods(settings.ingest_tenant_timezones, settings.ingest_default_timezone)
+    checker = EventChecker(load_classifier(settings.ingest_classification_rules), periods)
     engine = create_engine(settings, SERVICE)
-    ledger = PostgresLedger(engine, settings.topic_name(USAGE_AGGREGATED))
+    zones = TenantZoneGate(periods)
+    ledger = PostgresLedger(engine, settings.topic_name(USAGE_AGGREGATED), zones)
+    zone_changes = ZoneChanges(engine, periods, settings.topic_name(USAGE_AGGREGATED))
     group = consumer_group(settings, settings.ingest_consumer_group)
     tasks: dict[str, asyncio.Task[None]] = {}
 
@@ -52,7 +57,17 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         if settings.ingest_consume and (task is None or task.done()):
             raise RuntimeError("the Kafka consumer is not running")
 
-    checks = [database_check(engine), kafka_check(settings), ReadinessCheck("consumer", consumer_running)]
+    async def zone_consumer_running() -> None:
+        task = tasks.get("zones")
+        if settings.ingest_consume and (task is None or task.done()):
+            raise RuntimeError("the tenant zone consumer is not running")
+
+    checks = [
+        database_check(engine),
+        kafka_check(settings),
+        ReadinessCheck("consumer", consumer_running),
+        ReadinessCheck("zone_consumer", zone_consumer_running),
+    ]
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -60,8 +75,27 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         producer = create_producer(settings, client_id="ingest-outbox")
         await producer.start()
         tasks["relay"] = asyncio.create_task(relay.run(producer, stopping), name="ingest-outbox-relay")
-        consumer = None
+        await _preload_zones(engine, zones)
+        consumer = zone_consumer = None
         if settings.ingest_consume:
+            zone_consumer = create_consumer(
+                settings, group=settings.ingest_zone_consumer_group, client_id="ingest-zones"
+            )
+            await zone_consumer.start()
+            zone_group = consumer_group(settings, settings.ingest_zone_consumer_group)
+            zone_consumer.subscribe(
+                [settings.topic_name(CONFIG_CHANGED)],
+                listener=SeekToStoredPositions(zone_consumer, ledger, zone_group),
+            )
+            applying = ZoneConsumer(
+                zone_consumer,
+                zone_changes,
+                group=zone_group,
+                max_wait_ms=settings.ingest_fetch_max_wait_ms,
+                after_commit=relay.wake,
+            )
+            tasks["zones"] = asyncio.create_task(applying.run(stopping), name="ingest-zone-consumer")
+            tasks["zones"].add_done_callback(_report_end)
             consumer = create_consumer(settings, group=settings.ingest_consumer_group, client_id="ingest")
             await consumer.start()
             consumer.subscribe(
@@ -86,6 +120,8 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             await relay.drain(producer)
             if consumer is not None:
                 await consumer.stop()
+            if zone_consumer is not None:
+                await zone_consumer.stop()
             await producer.stop()
             await engine.dispose()
 
@@ -105,7 +141,19 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
 
 def _report_end(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
-        log.error("the Kafka consumer stopped", exc_info=task.exception())
+        log.error("the Kafka consumer %s stopped", task.get_name(), exc_info=task.exception())
+
+
+async def _preload_zones(engine: AsyncEngine, zones: TenantZoneGate) -> None:
+    """Adopt the stored tenant zones before any event is checked. Only saves work: without it each
+    batch adopts the zones of its tenants itself (see ingest.tenant_zone_gate)."""
+    try:
+        async with driver_connection(engine) as connection:
+            adopted = await zones.preload(connection)
+    except Exception as error:
+        log.warning("tenant zones not preloaded (%r); batches will adopt them", error)
+        return
+    log.info("%d tenant zones adopted from their contracts", adopted)
 
 
 async def _finish(tasks: list[asyncio.Task[None]], grace: float) -> None:

@@ -7,7 +7,7 @@ afterwards, so a crash between commit and publish loses nothing (publication is 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -37,14 +37,23 @@ class KafkaOrigin:
 
 
 def aggregated_notifications(
-    totals: Iterable[AggregateTotal], topic: str, now: datetime | None = None
+    totals: Iterable[AggregateTotal],
+    topic: str,
+    now: datetime | None = None,
+    rebuilt: Collection[tuple[str, str]] = (),
 ) -> list[OutboxMessage]:
-    """One structured-mode CloudEvent per touched (tenant, period), carrying running totals."""
+    """One structured-mode CloudEvent per touched (tenant, period), carrying running totals.
+
+    A (tenant, period) in ``rebuilt`` is announced even without totals, marked ``rebuilt``: its
+    lines are then its whole usage (a time-zone change moved events between periods)."""
     grouped: dict[tuple[str, str], list[AggregateTotal]] = defaultdict(list)
+    for slot in rebuilt:
+        grouped[slot] = []
     for total in totals:
         grouped[(total.tenant, total.period)].append(total)
     messages = []
     for (tenant, period), rows in sorted(grouped.items()):
+        marker = {"rebuilt": True} if (tenant, period) in rebuilt else {}
         event = make_event(
             type=AGGREGATED_TYPE,
             source=AGGREGATED_SOURCE,
@@ -53,6 +62,7 @@ def aggregated_notifications(
             data={
                 "tenant": tenant,
                 "period": period,
+                **marker,
                 "lines": [
                     {
                         "site": row.site,

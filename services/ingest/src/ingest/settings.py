@@ -16,11 +16,14 @@ class IngestSettings(ServiceSettings):
     ingest_classification_rules: Path | None = None
     """BILLING_INGEST_CLASSIFICATION_RULES: YAML/JSON rules file (absent: data.category)."""
     ingest_tenant_timezones: dict[str, str] = Field(default_factory=dict)
-    """BILLING_INGEST_TENANT_TIMEZONES: JSON object tenant → IANA zone, for period assignment."""
+    """BILLING_INGEST_TENANT_TIMEZONES: JSON object tenant → IANA zone, only for tenants whose contract
+    (billing.config.changed.v1) has not been seen yet; the contract's zone replaces it."""
     ingest_default_timezone: str = "UTC"
     ingest_consume: bool = True
     """Run the Kafka consumer in this process (false: HTTP intake and reads only)."""
     ingest_consumer_group: str = "ingest"
+    ingest_zone_consumer_group: str = "ingest-zones"
+    """Group of the billing.config.changed.v1 consumer (tenants' contract zones); runs with ingest_consume."""
     ingest_batch_max_records: int = Field(default=5000, ge=1, le=100_000)
     ingest_fetch_max_wait_ms: int = Field(default=200, ge=1, le=10_000)
     ingest_max_event_bytes: int = Field(default=256 * 1024, ge=1024)

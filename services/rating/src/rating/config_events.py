@@ -39,9 +39,19 @@ def config_changed(revision: ConfigRevision) -> OutboxMessage:
         "site_id": revision.site_id,
         "effective_from": revision.effective_from.isoformat() if revision.effective_from else None,
         "changes": revision.changes,
+        "timezone": _timezone(revision),
     }
     event = _cloudevent(CONFIG_CHANGED_TYPE, revision.tenant_id, revision.recorded_at, data)
     return OutboxMessage(topic=CONFIG_CHANGED_TOPIC, key=revision.tenant_id, event=event)
+
+
+def _timezone(revision: ConfigRevision) -> str | None:
+    """The zone the tenant's periods are months in after this revision (consumers such as ingest
+    assign periods by it); None only while the tenant has no contract."""
+    if revision.contract is None:
+        return None
+    zone = revision.contract.get("timezone") or "UTC"
+    return str(zone)
 
 
 def period_closed(closed: ClosedPeriod) -> OutboxMessage:

@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 from aiokafka import TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from billing_runtime.cloudevents_codec import CloudEventDecodeError, decode_record
 from invoice.failures import PERMANENT_ERRORS, FailureLog, RecordPosition
@@ -108,6 +109,11 @@ class ClosedPeriodsConsumer:
                 return
             except asyncio.CancelledError:
                 raise
+            except (CommitFailedError, IllegalStateError):
+                # The partition moved to another member: it replays the record, which is harmless
+                # (the invoice or the failure is already stored), and retrying here never succeeds.
+                logger.warning("%s was reassigned before offset %s was committed", partition, next_offset)
+                return
             except Exception:
                 logger.exception(
                     "committing %s offset %s failed; retrying in %.1fs", partition, next_offset, delay

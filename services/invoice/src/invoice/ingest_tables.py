@@ -27,7 +27,6 @@ def raw_events(schema: str) -> sa.TableClause:
     return sa.table(
         "raw_events",
         sa.column("tenant_id"),
-        sa.column("period"),
         sa.column("site_id"),
         sa.column("category"),
         sa.column("quantity", sa.Numeric),

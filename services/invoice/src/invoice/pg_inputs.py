@@ -77,8 +77,10 @@ class PostgresInvoiceInputs:
                 site_id, category, Decimal(quantity), int(events)
             )
         if closed is not None:
+            contract = await self._closed_document(conn, tenant_id, closed, "contract")
+            timezone = contract.get("timezone") if isinstance(contract, dict) else None
             at_close = await self._at_close.usage(
-                conn, tenant_id, closed, await self._mark(conn, tenant_id, closed)
+                conn, tenant_id, closed, await self._mark(conn, tenant_id, closed), timezone or "UTC"
             )
             usage[Period.parse(closed)] = at_close
         return usage

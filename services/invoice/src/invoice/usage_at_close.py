@@ -11,7 +11,8 @@ ingest transaction that stored them). So:
 
 * when the period's aggregates still hold exactly the events the mark counted, nothing arrived
   since the close and they are used as they are (the normal case: invoicing follows the close);
-* otherwise the usage is recounted from the raw events in the order ingest received them, taking
+* otherwise the usage is recounted from the raw events whose time falls in the period (in the frozen
+  contract's time zone), in the order ingest received them, taking
   the first ``event_count`` of them — a cut that must fall between two ingest transactions — and
   the recount is accepted only if it has the mark's number of aggregates and agrees with every
   aggregate row that has not changed since the close (``last_change`` ≤ the mark);
@@ -25,7 +26,7 @@ refuse most such cases, and the remainder is bounded by one ingest batch straddl
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -35,10 +36,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from billing_core import Period, UsageAggregate, UsageKey
 from invoice.ingest_tables import raw_events, usage_aggregates
 from invoice.inputs import UnusableClosedPeriodError
-
-TIME_ZONE_MARGIN = timedelta(hours=26)
-"""Widest distance between a period's UTC bounds and its bounds in any tenant time zone (plus a day
-boundary), so reading raw events by event time still finds the period's events in any zone."""
 
 
 class UsageAtCloseError(UnusableClosedPeriodError):
@@ -72,8 +69,11 @@ class UsageAtClose:
         self._raw = raw_events(ingest_schema)
 
     async def usage(
-        self, conn: AsyncConnection, tenant_id: str, period: str, mark: HighWaterMark
+        self, conn: AsyncConnection, tenant_id: str, period: str, mark: HighWaterMark, timezone: str
     ) -> dict[UsageKey, UsageAggregate]:
+        """``timezone`` is the frozen contract's: a recount takes the events whose time falls in the
+        period there (ingest may have re-bucketed the aggregates into that zone after the events
+        were first stored, so the period column of a raw event is not the authority)."""
         aggregates = self._aggregates
         rows = (
             await conn.execute(
@@ -91,7 +91,7 @@ class UsageAtClose:
                 f"usage of {where} holds {now_counted} events, "
                 f"fewer than the {mark.event_count} its close counted"
             )
-        recount = await self._recount(conn, tenant_id, period, mark)
+        recount = await self._recount(conn, tenant_id, period, mark, timezone)
         if len(recount) != mark.aggregates:
             raise UsageAtCloseError(
                 f"usage of {where} at its close cannot be reconstructed: the first {mark.event_count} events "
@@ -109,7 +109,7 @@ class UsageAtClose:
         return recount
 
     async def _recount(
-        self, conn: AsyncConnection, tenant_id: str, period: str, mark: HighWaterMark
+        self, conn: AsyncConnection, tenant_id: str, period: str, mark: HighWaterMark, timezone: str
     ) -> dict[UsageKey, UsageAggregate]:
         if mark.event_count == 0:
             return {}
@@ -117,9 +117,8 @@ class UsageAtClose:
         month = Period.parse(period)
         in_period = sa.and_(
             raw.c.tenant_id == tenant_id,
-            raw.c.period == period,
-            raw.c.event_time >= month.start("UTC") - TIME_ZONE_MARGIN,
-            raw.c.event_time < month.end("UTC") + TIME_ZONE_MARGIN,
+            raw.c.event_time >= month.start(timezone),
+            raw.c.event_time < month.end(timezone),
         )
         received = await conn.execute(
             sa.select(raw.c.received_at, sa.func.count())

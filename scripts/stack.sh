@@ -7,15 +7,28 @@
 #   scripts/stack.sh status    one line per component: state, pid, port
 #   scripts/stack.sh restart   down, then up
 #
+# PostgreSQL and Kafka alone (an extra instance for tests that restart them, see BILLING_STATE_DIR):
+#   scripts/stack.sh up-infra                      start PostgreSQL and Kafka only (no topics, migrations, services)
+#   scripts/stack.sh stop-pg|start-pg              stop (fast shutdown) or start PostgreSQL only
+#   scripts/stack.sh restart-pg [fast|immediate]   stop PostgreSQL in that mode, pause, start it on the same data
+#   scripts/stack.sh stop-kafka|start-kafka        stop (controlled shutdown) or start the Kafka broker only
+#   scripts/stack.sh restart-kafka                 stop the broker, pause, start it on the same data
+#   scripts/stack.sh marker                        print the marker (BILLING_STACK_ID) of this instance's processes
+#
 # Settings (environment): BILLING_PG_PORT (5432), BILLING_KAFKA_PORT (9092),
 # BILLING_KAFKA_CONTROLLER_PORT (Kafka port + 1), BILLING_KAFKA_HEAP (1g), BILLING_PG_BIN
 # (PostgreSQL 15 binaries), BILLING_DB_PASSWORD (password of the `billing` role, default `billing`),
 # BILLING_SERVICE_PORT_OFFSET (added to every port of scripts/services.conf, default 0; with the other
-# port settings it lets a second clone run its own stack beside this one).
+# port settings it lets a second clone run its own stack beside this one), BILLING_STATE_DIR (.local:
+# the folder of this instance's data, logs and pid files; another folder with other ports is a separate
+# instance of the same clone, whose processes carry their own marker), BILLING_KAFKA_LIBS (the Kafka
+# jars, cached once per clone in .local/kafka/libs), BILLING_RESTART_PAUSE (seconds between the stop
+# and the start of restart-pg / restart-kafka, default 3).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LOCAL="$ROOT/.local"
+[ -z "${BILLING_STATE_DIR:-}" ] || LOCAL="$(realpath -m "$BILLING_STATE_DIR")"
 LOGS="$LOCAL/logs"
 RUN="$LOCAL/run"
 PY="$ROOT/.venv/bin/python"
@@ -31,8 +44,16 @@ KAFKA_CONTROLLER_PORT="${BILLING_KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
 KAFKA_HEAP="${BILLING_KAFKA_HEAP:-1g}"
 SERVICE_PORT_OFFSET="${BILLING_SERVICE_PORT_OFFSET:-0}"
 KAFKA_HOME="$LOCAL/kafka"
-# Every process started here carries this marker, so `down` can prove none is left behind.
-STACK_ID="$(printf '%s' "$ROOT" | sha1sum | cut -c1-12)"
+KAFKA_LIBS="${BILLING_KAFKA_LIBS:-$ROOT/.local/kafka/libs}"
+RESTART_PAUSE="${BILLING_RESTART_PAUSE:-3}"
+# Every process started here carries this marker, so `down` can prove none is left behind. The default
+# instance keeps the marker of its clone; another state folder gets its own, so stopping one instance
+# never touches the processes of the other.
+if [ "$LOCAL" = "$ROOT/.local" ]; then
+    STACK_ID="$(printf '%s' "$ROOT" | sha1sum | cut -c1-12)"
+else
+    STACK_ID="$(printf '%s' "$LOCAL" | sha1sum | cut -c1-12)"
+fi
 export BILLING_STACK_ID="$STACK_ID"
 
 DATABASE_URL="postgresql+asyncpg://$DB_USER:$DB_PASSWORD@127.0.0.1:$PG_PORT/$DB_NAME"
@@ -207,14 +228,16 @@ EOF
     say "PostgreSQL ready: ${DATABASE_URL/:$DB_PASSWORD@/:***@}"
 }
 
-pg_down() {
-    local home pid
+pg_down() { # shutdown mode: fast (default; sessions are ended, the cluster shuts down cleanly) or
+    # immediate (no clean shutdown: the next start recovers from the write-ahead log, as after a crash)
+    local mode="${1:-fast}" home pid
+    case "$mode" in fast|immediate) ;; *) die "PostgreSQL shutdown mode '$mode': use fast or immediate" ;; esac
     [ -f "$LOCAL/pg.location" ] || [ -d "$LOCAL/pg" ] || return 0
     home="$(pg_home)"
     pid="$(pg_pid)"
     if alive "$pid"; then
-        say "stopping PostgreSQL (pid $pid)"
-        as_pg "$PG_BIN/pg_ctl" -D "$home/data" -m fast -w -t 60 stop >/dev/null || kill -KILL "$pid" 2>/dev/null || true
+        say "stopping PostgreSQL (pid $pid, $mode shutdown)"
+        as_pg "$PG_BIN/pg_ctl" -D "$home/data" -m "$mode" -w -t 60 stop >/dev/null || kill -KILL "$pid" 2>/dev/null || true
     fi
 }
 
@@ -223,13 +246,13 @@ pg_down() {
 kafka_pid() { read_pid "$RUN/kafka.pid"; }
 
 kafka_fetch() {
-    local pom="$ROOT/infra/kafka/pom.xml" stamp="$KAFKA_HOME/libs/.pom.sha1" want
+    local pom="$ROOT/infra/kafka/pom.xml" stamp="$KAFKA_LIBS/.pom.sha1" want
     want="$(sha1sum "$pom" | cut -c1-40)"
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
     say "fetching Kafka jars with Maven (cached in ~/.m2 afterwards)"
-    rm -rf "$KAFKA_HOME/libs"
+    rm -rf "$KAFKA_LIBS"
     mvn -q -B -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
-        -DoutputDirectory="$KAFKA_HOME/libs" >"$LOGS/kafka-fetch.log" 2>&1 \
+        -DoutputDirectory="$KAFKA_LIBS" >"$LOGS/kafka-fetch.log" 2>&1 \
         || { tail -n 30 "$LOGS/kafka-fetch.log" >&2; die "mvn could not fetch Kafka (log: $LOGS/kafka-fetch.log)"; }
     echo "$want" >"$stamp"
 }
@@ -252,14 +275,14 @@ kafka_up() {
             local cluster_id
             cluster_id="$("$PY" -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
             say "formatting Kafka storage (cluster $cluster_id)"
-            java -cp "$KAFKA_HOME/libs/*" kafka.tools.StorageTool format -t "$cluster_id" \
+            java -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format -t "$cluster_id" \
                 -c "$KAFKA_HOME/server.properties" >"$LOGS/kafka-format.log" 2>&1 \
                 || { tail -n 20 "$LOGS/kafka-format.log" >&2; die "Kafka storage format failed"; }
         fi
         say "starting Kafka on $KAFKA_BOOTSTRAP (controller port $KAFKA_CONTROLLER_PORT)"
         setsid nohup java "-Xmx$KAFKA_HEAP" -Xms256m -XX:+UseG1GC -Djava.awt.headless=true \
             "-Dlog4j2.configurationFile=$ROOT/infra/kafka/log4j2.properties" \
-            -cp "$KAFKA_HOME/libs/*" kafka.Kafka "$KAFKA_HOME/server.properties" \
+            -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_HOME/server.properties" \
             >>"$LOGS/kafka.log" 2>&1 </dev/null &
         pid=$!
         echo "$pid" >"$RUN/kafka.pid"
@@ -282,6 +305,13 @@ stop_pid() { # pid, name, seconds to wait before SIGKILL
 }
 
 kafka_down() { stop_pid "$(kafka_pid)" Kafka 40; rm -f "$RUN/kafka.pid"; }
+
+# The broker answers a metadata request (an open port alone is not enough after a restart).
+kafka_ready() {
+    "$PY" -m billing_runtime.readiness kafka --bootstrap "$KAFKA_BOOTSTRAP" --wait 90 >/dev/null \
+        || die "Kafka on port $KAFKA_PORT does not answer (log: $LOGS/kafka.log)"
+    say "Kafka answers on $KAFKA_BOOTSTRAP"
+}
 
 # ------------------------------------------------------------------ services
 
@@ -375,9 +405,11 @@ marked_pids() {
 
 write_stack_env() {
     cat >"$LOCAL/stack.env" <<EOF
-# Written by scripts/stack.sh: where the running local stack listens (read by tests/conftest.py).
+# Written by scripts/stack.sh: where the running local stack listens (read by tests/conftest.py),
+# and the marker every process of this instance carries in its environment.
 BILLING_DATABASE_URL=$DATABASE_URL
 BILLING_KAFKA_BOOTSTRAP=$KAFKA_BOOTSTRAP
+BILLING_STACK_ID=$STACK_ID
 EOF
 }
 
@@ -393,7 +425,18 @@ cmd_up() {
     say "stack up in $((SECONDS - started)) s; logs in .local/logs/, stop with 'make down'"
 }
 
+# True when this instance has started services (an `up-infra` instance has not).
+ran_services() {
+    local file
+    for file in "$RUN"/*.pid; do
+        [ -f "$file" ] && [ "$(basename "$file")" != kafka.pid ] && return 0
+    done
+    return 1
+}
+
 cmd_down() {
+    local service_ports=""
+    if ran_services; then service_ports="$(registered_services | awk '$4 == "installed" {print $2}')"; fi
     services_down
     kafka_down
     pg_down
@@ -407,7 +450,7 @@ cmd_down() {
     done
     # Every port the stack uses must now be free, or held by a process that is not ours (reported).
     local port owner busy=""
-    for port in "$PG_PORT" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" $(registered_services | awk '$4 == "installed" {print $2}'); do
+    for port in "$PG_PORT" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" $service_ports; do
         owner="$(port_owner "$port")"
         [ -n "$owner" ] || continue
         if { tr '\0' '\n' <"/proc/${owner%% *}/environ"; } 2>/dev/null | grep -qx "BILLING_STACK_ID=$STACK_ID"; then
@@ -445,10 +488,45 @@ cmd_status() {
     return "$rc"
 }
 
+cmd_up_infra() {
+    local started=$SECONDS
+    mkdir -p "$LOGS" "$RUN"
+    ensure_tools
+    pg_up
+    kafka_up
+    kafka_ready
+    write_stack_env
+    say "PostgreSQL and Kafka up in $((SECONDS - started)) s (state in $LOCAL)"
+}
+
+# Stop one component, pause, start it again on the same data; other components keep running.
+cmd_restart_pg() {
+    mkdir -p "$LOGS" "$RUN"
+    pg_down "${1:-fast}"
+    sleep "$RESTART_PAUSE"
+    pg_up
+}
+
+cmd_restart_kafka() {
+    mkdir -p "$LOGS" "$RUN"
+    kafka_down
+    sleep "$RESTART_PAUSE"
+    kafka_up
+    kafka_ready
+}
+
 case "${1:-}" in
     up) cmd_up ;;
     down) cmd_down ;;
     status) cmd_status ;;
     restart) cmd_down; cmd_up ;;
-    *) echo "usage: $0 up|down|status|restart" >&2; exit 2 ;;
+    up-infra) cmd_up_infra ;;
+    stop-pg) pg_down "${2:-fast}" ;;
+    start-pg) mkdir -p "$LOGS" "$RUN"; pg_up ;;
+    restart-pg) cmd_restart_pg "${2:-fast}" ;;
+    stop-kafka) kafka_down ;;
+    start-kafka) mkdir -p "$LOGS" "$RUN"; kafka_up; kafka_ready ;;
+    restart-kafka) cmd_restart_kafka ;;
+    marker) echo "$STACK_ID" ;;
+    *) echo "usage: $0 up|down|status|restart|up-infra|stop-pg|start-pg|restart-pg [fast|immediate]|stop-kafka|start-kafka|restart-kafka|marker" >&2; exit 2 ;;
 esac

@@ -1,185 +1,118 @@
-"""SIGKILL the real `python -m ingest` process at random moments while it consumes 200,000 events.
+"""Kill the real `python -m ingest` process, restart the Kafka broker under it, restart PostgreSQL
+under it, while it consumes; each time the aggregates must end equal to the distinct events sent,
+exactly, and raw_events must hold every distinct event once.
 
-After every restart it seeks to the positions stored with its last committed batch; whatever it had
-in flight is replayed and deduplicated. The final aggregates must equal the distinct events sent,
-exactly.
+Kafka and PostgreSQL are stopped and started for real, so these tests run on a private instance of
+both (private_stack.py: its own state folder under .local/, free ports), never on the shared stack
+that other tests and the services use. It is started once for the module and torn down after it,
+leaving no process behind. Each scenario has its own topics, schema and tenants.
 
-The broker and PostgreSQL are shared by everything running on the machine, so the test does not
-restart them. What comes closest without disturbing anyone else: PostgreSQL kills every backend of
-the service process mid-run (pg_terminate_backend, as a database restart looks from the client),
-and the process is frozen past its Kafka session timeout (SIGSTOP), so the group coordinator drops
-it and it must rejoin and resume, as after a broker outage.
+* SIGKILL: 200,000 distinct events plus 20,000 repeats, produced while ingest consumes. The process
+  is killed six times at random moments (mid-batch, mid-commit, mid-publish) and started again; each
+  start seeks to the positions stored with the last committed batch, and whatever was in flight is
+  replayed and deduplicated.
+* Kafka restart and PostgreSQL restart: 100,000 distinct events plus 10,000 repeats each (fewer than
+  the SIGKILL scenario to keep the module within a few minutes; a broker restart alone takes 15-20 s
+  here). All of it is on the topic before ingest starts, so the restart hits the consumer and not
+  the test's producer. At a random point of consumption the broker gets a controlled shutdown, or
+  PostgreSQL an immediate one (no clean shutdown: its start replays the write-ahead log, as after a
+  crash); either stays down 3 s and starts again on the same data. The same ingest process must
+  carry on by itself, and still be running at the end.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import random
 import signal
-import socket
-import subprocess
-import sys
-import time
-import uuid
-from collections import defaultdict
-from decimal import Decimal
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import text
+from crash_run import CrashRun, IngestProcess, crash_run, log_tail
+from private_stack import PrivateStack, new_private_stack
 
-from billing_runtime.db import create_engine
-from ingest.settings import IngestSettings
-from ingest.traffic import SyntheticUsage, produce
+pytestmark = pytest.mark.slow
 
-DISTINCT = 200_000
-DUPLICATES = 20_000
 KILLS = 6
-FREEZE_SECONDS = 13  # past aiokafka's default 10 s session timeout
+CLEAN_EXIT = (0, -signal.SIGTERM)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def start_service(settings: IngestSettings, group: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "BILLING_DATABASE_URL": settings.database_url_value(),
-        "BILLING_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "BILLING_TOPIC_PREFIX": settings.topic_prefix,
-        "BILLING_SCHEMA_PREFIX": settings.schema_prefix,
-        "BILLING_HTTP_PORT": str(free_port()),
-        "BILLING_INGEST_CONSUMER_GROUP": group,
-        "BILLING_LOG_LEVEL": "WARNING",
-    }
-    with log.open("ab") as sink:
-        return subprocess.Popen(
-            [sys.executable, "-m", "ingest"], env=env, stdout=sink, stderr=subprocess.STDOUT
-        )
-
-
-def tcp_ports_of(pid: int) -> list[int]:
-    """Local TCP ports of the sockets a process holds (Linux /proc), to find its database sessions."""
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        with contextlib.suppress(OSError):
-            target = os.readlink(fd)
-            if target.startswith("socket:["):
-                inodes.add(target[8:-1])
-    ports = []
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with contextlib.suppress(OSError):
-            for line in Path(table).read_text().splitlines()[1:]:
-                fields = line.split()
-                if fields[9] in inodes:
-                    ports.append(int(fields[1].rsplit(":", 1)[1], 16))
-    return ports
-
-
-async def sever_database_sessions(engine: Any, pid: int) -> int:
-    async with engine.connect() as connection:
-        killed = await connection.scalar(
-            text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE client_port = ANY(:ports) AND application_name = 'billing-ingest'"
-            ),
-            {"ports": tcp_ports_of(pid)},
-        )
-    return int(killed)
-
-
-async def counted(engine: Any, tenants: tuple[str, ...]) -> int:
-    async with engine.connect() as connection:
-        value = await connection.scalar(
-            text("SELECT coalesce(sum(events), 0) FROM usage_aggregates WHERE tenant_id = ANY(:t)"),
-            {"t": list(tenants)},
-        )
-    return int(value)
-
-
-async def wait_for_progress(engine: Any, tenants: tuple[str, ...], beyond: int, timeout: float) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        now = await counted(engine, tenants)
-        if now > beyond:
-            return now
-        await asyncio.sleep(0.2)
-    return await counted(engine, tenants)
-
-
-@pytest.mark.slow
-async def test_sigkill_at_random_moments_neither_loses_nor_doubles_an_event(
-    ingest_settings: IngestSettings, producer: Any, tmp_path: Path
-) -> None:
-    run = uuid.uuid4().hex[:8]
-    traffic = SyntheticUsage(f"crash-{run}", (f"crash-{run}-a", f"crash-{run}-b"), sites=10)
-    rng = random.Random(run)
-    numbers = list(range(DISTINCT)) + [rng.randrange(DISTINCT) for _ in range(DUPLICATES)]
-    rng.shuffle(numbers)
-    expected: dict[tuple[str, str, str], list[Any]] = defaultdict(lambda: [Decimal(0), 0])
-    for n in range(DISTINCT):
-        tenant, site, category, quantity = traffic.fields(n)
-        slot = expected[(tenant, site, category)]
-        slot[0] += Decimal(quantity)
-        slot[1] += 1
-
-    topic = ingest_settings.topic_name("usage.events.v1")
-    producing = asyncio.create_task(produce(producer, topic, traffic.messages(numbers)))
-    engine = create_engine(ingest_settings, "ingest", pool_size=1, max_overflow=0)
-    group = f"crash-{run}"
-    log = tmp_path / "ingest.log"
-    seen, kills = 0, 0
+@pytest.fixture(scope="module")
+def private_stack(request: pytest.FixtureRequest) -> Iterator[PrivateStack]:
+    """Its state folder is kept when a test of the module failed, for the logs in it."""
+    stack = new_private_stack()
+    failures = request.session.testsfailed
     try:
-        while kills < KILLS:
-            process = start_service(ingest_settings, group, log)
-            seen = await wait_for_progress(engine, traffic.tenants, seen, timeout=120)
-            await asyncio.sleep(rng.uniform(0.1, 1.5))  # a random moment: mid-batch, mid-commit, mid-publish
-            process.send_signal(signal.SIGKILL)
-            process.wait(timeout=10)
-            kills += 1
-            seen = await counted(engine, traffic.tenants)
-        assert seen < DISTINCT, "the kills all came after the work was done; nothing was tested"
-
-        process = start_service(ingest_settings, group, log)
-        seen = await wait_for_progress(engine, traffic.tenants, seen, timeout=120)
-        assert await sever_database_sessions(engine, process.pid) >= 1
-        seen = await wait_for_progress(engine, traffic.tenants, await counted(engine, traffic.tenants), 120)
-        process.send_signal(signal.SIGSTOP)
-        await asyncio.sleep(FREEZE_SECONDS)
-        process.send_signal(signal.SIGCONT)
-        assert await producing == DISTINCT + DUPLICATES
-        deadline = time.monotonic() + 240
-        while await counted(engine, traffic.tenants) < DISTINCT and time.monotonic() < deadline:
-            await asyncio.sleep(0.5)
-        await asyncio.sleep(2)  # anything counted twice would show up now
-        process.send_signal(signal.SIGTERM)
-        # uvicorn shuts down gracefully, then re-raises the signal so the exit status tells why it ended
-        assert process.wait(timeout=30) in (0, -signal.SIGTERM), log.read_text()[-3000:]
-
-        async with engine.connect() as connection:
-            rows = (
-                await connection.execute(
-                    text(
-                        "SELECT tenant_id, site_id, category, quantity, events FROM usage_aggregates "
-                        "WHERE tenant_id = ANY(:t)"
-                    ),
-                    {"t": list(traffic.tenants)},
-                )
-            ).all()
-            raw = await connection.scalar(
-                text("SELECT count(*) FROM raw_events WHERE tenant_id = ANY(:t)"),
-                {"t": list(traffic.tenants)},
-            )
-        found = {(t, s, c): [q, e] for t, s, c, q, e in rows}
-        assert found == {key: value for key, value in expected.items()}
-        assert raw == DISTINCT
+        stack.up()
+    except BaseException:
+        stack.tear_down(keep_state=True)
+        raise
+    try:
+        yield stack
     finally:
-        producing.cancel()
-        await engine.dispose()
+        stack.tear_down(keep_state=request.session.testsfailed > failures)
+
+
+async def test_sigkill_at_random_moments_neither_loses_nor_doubles_an_event(
+    private_stack: PrivateStack, tmp_path: Path
+) -> None:
+    async with crash_run(private_stack, tmp_path, distinct=200_000, duplicates=20_000) as run:
+        producing = asyncio.create_task(run.produce_all())
+        ingest: IngestProcess | None = None
+        try:
+            seen = 0
+            for _ in range(KILLS):
+                ingest = run.start_ingest()
+                seen = await run.wait_for_count(ingest, seen, timeout=120)
+                await asyncio.sleep(run.rng.uniform(0.1, 1.5))
+                ingest.kill()
+                seen = await run.counted()
+            assert seen < run.distinct, "the kills all came after the work was done; nothing was tested"
+
+            ingest = run.start_ingest()
+            assert await producing == len(run.numbers)
+            assert await run.finish(ingest) in CLEAN_EXIT, log_tail(run.log)
+        finally:
+            producing.cancel()
+            if ingest is not None:
+                ingest.kill()
+
+        assert await run.ledger_totals() == run.expected_totals()
+        assert await run.raw_events() == run.distinct
+
+
+async def survives_restart(run: CrashRun, restart: Callable[[], None]) -> None:
+    """Start ingest on the produced traffic, run ``restart`` at a random point of consumption, and
+    let the same process finish."""
+    assert await run.produce_all() == len(run.numbers)
+    ingest = run.start_ingest()
+    try:
+        await run.wait_for_count(ingest, int(run.distinct * run.rng.uniform(0.05, 0.3)), timeout=120)
+        await asyncio.to_thread(restart)
+        counted_when_back = await run.counted()
+        assert counted_when_back < run.distinct, (
+            "consumption ended before the restarted component was back; nothing was tested"
+        )
+        assert await run.finish(ingest) in CLEAN_EXIT, log_tail(run.log)
+    finally:
+        ingest.kill()
+
+
+async def test_kafka_broker_restarted_mid_consumption_neither_loses_nor_doubles_an_event(
+    private_stack: PrivateStack, tmp_path: Path
+) -> None:
+    async with crash_run(private_stack, tmp_path, distinct=100_000, duplicates=10_000) as run:
+        await survives_restart(run, private_stack.restart_kafka)
+
+        assert await run.ledger_totals() == run.expected_totals()
+        assert await run.raw_events() == run.distinct
+
+
+async def test_postgres_restarted_mid_consumption_neither_loses_nor_doubles_an_event(
+    private_stack: PrivateStack, tmp_path: Path
+) -> None:
+    async with crash_run(private_stack, tmp_path, distinct=100_000, duplicates=10_000) as run:
+        await survives_restart(run, lambda: private_stack.restart_postgres("immediate"))
+
+        assert await run.ledger_totals() == run.expected_totals()
+        assert await run.raw_events() == run.distinct

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import asyncpg
+import pytest
 import pytest_asyncio
 from ingest_it_support import RunningIngest, running_ingest, unique_tenant
 from sqlalchemy import text
@@ -238,6 +240,10 @@ async def test_a_change_rebuilds_in_one_transaction_and_repeats_change_nothing(
         assert sum(row[3] for row in after) == sum(row[3] for row in before) == len(BOUNDARY_TIMES)
         assert sum(row[2] for row in after) == sum(row[2] for row in before)
         assert {row[0] for row in after} == {"2026-03", "2026-04", "2026-05"}
+        assert await _raw_periods(engine, tenant) == {
+            f"{tenant}-{n}": str(period_of(datetime.fromisoformat(when), "Asia/Kolkata"))
+            for n, when in enumerate(BOUNDARY_TIMES)
+        }, "the raw events' periods are corrected with the aggregates"
         notifications = [n for n in await _announced(engine, topic) if n.get("rebuilt")]
         assert [n["period"] for n in notifications] == applied.periods
         emptied = [n for n in notifications if n["period"] == "2026-02"]
@@ -250,6 +256,23 @@ async def test_a_change_rebuilds_in_one_transaction_and_repeats_change_nothing(
         assert [n for n in await _announced(engine, topic) if n.get("rebuilt")] == notifications
     finally:
         await _forget_outbox(engine, topic)
+        await engine.dispose()
+
+
+async def test_raw_events_allow_a_period_correction_and_nothing_else(ingest_settings: IngestSettings) -> None:
+    tenant = unique_tenant()
+    engine = create_engine(ingest_settings, "ingest")
+    ledger = PostgresLedger(engine, f"aggregated-{tenant}")
+    try:
+        await ledger.record(LedgerBatch([_usage(tenant, 0, "2026-03-10T12:00:00Z", TenantPeriods())]))
+        async with driver_connection(engine) as connection:
+            for change in ("period = '2026-02', quantity = 7", "site_id = 'x'", "payload = 'x'::bytea"):
+                with pytest.raises(asyncpg.RaiseError, match="append-only"):
+                    await connection.execute(f"UPDATE raw_events SET {change} WHERE tenant_id = $1", tenant)
+            await connection.execute("UPDATE raw_events SET period = '2026-02' WHERE tenant_id = $1", tenant)
+        assert await _raw_periods(engine, tenant) == {f"{tenant}-0": "2026-02"}
+    finally:
+        await _forget_outbox(engine, f"aggregated-{tenant}")
         await engine.dispose()
 
 
@@ -304,6 +327,12 @@ async def _aggregate_rows(engine: Any, tenant: str) -> list[tuple[str, str, Deci
             tenant,
         )
     return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+async def _raw_periods(engine: Any, tenant: str) -> dict[str, str]:
+    async with driver_connection(engine) as connection:
+        rows = await connection.fetch("SELECT id, period FROM raw_events WHERE tenant_id = $1", tenant)
+    return {row["id"]: row["period"] for row in rows}
 
 
 async def _announced(engine: Any, topic: str) -> list[dict[str, Any]]:

@@ -1,8 +1,10 @@
 """Rebuilding one tenant's usage aggregates from its raw events, in a new time zone.
 
-The months are cut in Python (billing_core's periods, the same zone data that assigns periods to
-arriving events and that `billing run` uses), and PostgreSQL only sorts raw events into those
-buckets with ``width_bucket``, so the database's own time-zone data never decides a period.
+The raw events' ``period`` column is corrected too (the only change raw events allow), so a recount
+of raw events by period agrees with the aggregates. The months are cut in Python (billing_core's
+periods, the same zone data that assigns periods to arriving events and that `billing run` uses),
+and PostgreSQL only sorts raw events into those buckets with ``width_bucket``, so the database's own
+time-zone data never decides a period.
 
 Only the stretch of time the tenant's old aggregates cover is read (their periods in the old zone,
 widened by two days, more than any two zones differ), so partition pruning keeps the scan to those
@@ -28,6 +30,11 @@ _INSTANT = timedelta(microseconds=1)
 
 _DELETE = "DELETE FROM usage_aggregates WHERE tenant_id = $1 RETURNING period, events"
 _RAW_SPAN = "SELECT min(event_time), max(event_time), count(*) FROM raw_events WHERE tenant_id = $1"
+_RELABEL = """
+UPDATE raw_events SET period = ($3::text[])[width_bucket(event_time, $2::timestamptz[])]
+WHERE tenant_id = $1 AND event_time >= $4 AND event_time < $5
+  AND period <> ($3::text[])[width_bucket(event_time, $2::timestamptz[])]
+"""
 _REGROUP = """
 INSERT INTO usage_aggregates (tenant_id, site_id, category, period, quantity, events, last_change)
 SELECT $1::text, r.site_id, r.category, r.period, sum(r.quantity), count(*), nextval('aggregate_changes')
@@ -109,7 +116,6 @@ async def _regroup(
     connection: Any, tenant: str, zone: tzinfo, low: datetime, high: datetime
 ) -> list[AggregateTotal]:
     buckets = month_buckets(zone, low, high)
-    rows = await connection.fetch(
-        _REGROUP, tenant, buckets.starts, buckets.labels, buckets.starts[0], buckets.starts[-1]
-    )
-    return [AggregateTotal(*row) for row in rows]
+    arguments = (tenant, buckets.starts, buckets.labels, buckets.starts[0], buckets.starts[-1])
+    await connection.execute(_RELABEL, *arguments)
+    return [AggregateTotal(*row) for row in await connection.fetch(_REGROUP, *arguments)]

@@ -139,8 +139,14 @@ class EventChecker:
             _check_optional_attributes(envelope)
         if "time" not in envelope:
             raise InvalidEvent(Reason.MISSING_ATTRIBUTE, "time is missing (the period is decided by it)")
-        instant = parse_time(envelope["time"])
-        data = get("data")
+        attributes = cast(tuple[str, str, str], (source, event_id, event_type))
+        return self.complete(*attributes, envelope["time"], get("data"), payload)
+
+    def complete(
+        self, source: str, event_id: str, event_type: str, time: object, data: object, payload: bytes
+    ) -> UsageEvent:
+        """The checks after the required attributes: time, data, quantity, category, period."""
+        instant = parse_time(time)
         if type(data) is not dict:
             if data is None:
                 raise InvalidEvent(Reason.MISSING_ATTRIBUTE, "data is missing")
@@ -154,16 +160,14 @@ class EventChecker:
             if type(category) is not str or not category:
                 _explain_text(data, "category")
         quantity = self._quantity(data["quantity"]) if "quantity" in data else DEFAULT_QUANTITY
-        category = self._classifier.category(cast(str, event_type), data)
+        category = self._classifier.category(event_type, data)
         try:
             period = self._period_of(cast(str, tenant), instant)
         except (ValueError, OverflowError) as exc:
-            raise InvalidEvent(
-                Reason.INVALID_TIME, f"time {envelope['time']!r} has no billing period: {exc}"
-            ) from None
+            raise InvalidEvent(Reason.INVALID_TIME, f"time {time!r} has no billing period: {exc}") from None
         return UsageEvent(
-            cast(str, source), cast(str, event_id), instant, cast(str, event_type),
-            cast(str, tenant), cast(str, site), category, period, quantity, payload,
+            source, event_id, instant, event_type, cast(str, tenant), cast(str, site), category, period,
+            quantity, payload,
         )  # fmt: skip
 
 

@@ -20,6 +20,7 @@ from ingest.ledger_port import LedgerBatch, LedgerOutcome, PartitionPosition, Us
 from ingest.metrics import IngestMetrics
 from ingest.outbox_messages import KafkaOrigin, OutboxMessage, dead_letter
 from ingest.rejections import InvalidEvent, Reason
+from ingest.typed_decoding import TypedDecoder
 
 Status = Literal["accepted", "duplicate", "rejected"]
 
@@ -104,6 +105,7 @@ class Intake:
         self._metrics = metrics
         self._dlq_topic = dlq_topic
         self._max_event_bytes = max_event_bytes
+        self._typed = TypedDecoder(checker, max_event_bytes)
 
     def prepare_kafka(self, records: Sequence[KafkaRecord], consumer_group: str) -> PreparedKafkaBatch:
         """The CPU part of a batch (decode, check, dead letters), kept apart so the consumer can
@@ -114,7 +116,12 @@ class Intake:
         rejected: Counter[Reason] = Counter()
         check = self._checker.check
         limit = self._max_event_bytes
+        typed = self._typed.decode
         for record in records:
+            event = typed(record.value, record.headers)
+            if event is not None:
+                events.append(event)
+                continue
             try:
                 decoded = decode_kafka_record(record.value, record.headers, limit)
                 events.append(check(decoded.envelope, decoded.payload))

@@ -93,7 +93,8 @@ class SitePeriodRating:
 
 class _Priced:
     """Resolved terms with what rating a line needs from them: each billable category's rate
-    and its printed unit price, worked out once per terms rather than once per line."""
+    and the printed " × unit price" end of its explanation, worked out once per terms rather
+    than once per line."""
 
     __slots__ = ("disabled", "prices", "terms")
 
@@ -101,7 +102,8 @@ class _Priced:
         self.terms = terms
         self.disabled = terms.disabled
         self.prices = {
-            category: (rate, format_unit_price(rate, currency)) for category, rate in terms.rates.items()
+            category: (rate, " × " + format_unit_price(rate, currency))
+            for category, rate in terms.rates.items()
         }
 
 
@@ -260,6 +262,7 @@ def _rate_known_site(
     terms, prices, disabled = priced.terms, priced.prices, priced.disabled
     zero = pricing.zero
     lines: list[Line] = []
+    append = lines.append
     amounts: dict[str, Decimal] = {}
     events = 0
     for category in sorted(usage):
@@ -267,7 +270,7 @@ def _rate_known_site(
         events += aggregate.events
         quantity = aggregate.quantity
         if category in disabled:
-            lines.append(
+            append(
                 Line(USAGE, zero, False, "category disabled", category, quantity, terms.rates.get(category))
             )
             continue
@@ -281,12 +284,9 @@ def _rate_known_site(
                 category=category,
                 period=str(period),
             )
-        rate, price_text = price
-        amount = line_amount(quantity, rate, currency)
-        amounts[category] = amount
-        lines.append(
-            Line(USAGE, amount, True, f"{format_quantity(quantity)} × {price_text}", category, quantity, rate)
-        )
+        rate, times_price = price
+        amount = amounts[category] = line_amount(quantity, rate, currency)
+        append(Line(USAGE, amount, True, format_quantity(quantity) + times_price, category, quantity, rate))
     shortfall = zero
     if terms.minimum is not None:
         shortfall, line = _shortfall(terms, amounts, currency, active, facts.days)

@@ -52,7 +52,10 @@ WITH batch AS (
     LEFT JOIN claimed c ON c.source = b.source AND c.id = b.id
     WHERE c.id IS NULL
 )
-SELECT (SELECT count(*) FROM claimed), array(SELECT source FROM taken), array(SELECT id FROM taken)
+SELECT n.claimed,
+       CASE WHEN n.claimed < $4 THEN array(SELECT source FROM taken) END,
+       CASE WHEN n.claimed < $4 THEN array(SELECT id FROM taken) END
+FROM (SELECT count(*) AS claimed FROM claimed) AS n
 """
 _ADD_AGGREGATES = """
 INSERT INTO usage_aggregates AS a (tenant_id, site_id, category, period, quantity, events, last_change)
@@ -151,12 +154,17 @@ class PostgresLedger:
 
         The statement answers with the number claimed and the pairs that were already taken (a
         handful), not with every claimed pair: decoding thousands of rows would cost more than
-        the insert itself.
+        the insert itself. When every pair was claimed, the taken pairs are not even looked for
+        (PostgreSQL runs a CASE branch's subquery only when the branch is taken).
         """
         if not events:
             return []
         claimed, taken_sources, taken_ids = await connection.fetchrow(
-            _CLAIM_IDS, [e.source for e in events], [e.id for e in events], [e.time for e in events]
+            _CLAIM_IDS,
+            [e.source for e in events],
+            [e.id for e in events],
+            [e.time for e in events],
+            len(events),
         )
         if claimed == len(events):
             return list(events)  # every pair was new, so none repeats inside the batch either

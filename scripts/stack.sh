@@ -273,7 +273,11 @@ kafka_up() {
             >"$KAFKA_HOME/server.properties"
         if [ ! -f "$KAFKA_HOME/data/meta.properties" ]; then
             local cluster_id
-            cluster_id="$("$PY" -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
+            # Drawn again when it starts with '-' (1 in 64), which the format tool reads as an option, as
+            # Kafka's own generator does.
+            cluster_id="$("$PY" -c 'import base64, uuid
+while (cluster := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")).startswith("-"): pass
+print(cluster)')"
             say "formatting Kafka storage (cluster $cluster_id)"
             java -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format -t "$cluster_id" \
                 -c "$KAFKA_HOME/server.properties" >"$LOGS/kafka-format.log" 2>&1 \

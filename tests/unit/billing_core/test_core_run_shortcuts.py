@@ -1,0 +1,164 @@
+"""The shortcuts that make a large run fast give the same results as the plain definitions:
+a run's ledger builder, terms resolved once per version chain, printing quantities."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from decimal import Context, Decimal
+from typing import Any
+
+import pytest
+from core_builders import D, usage
+
+from billing_core import (
+    BillingLedger,
+    Contract,
+    Period,
+    RatingError,
+    UsageAggregate,
+    UsageKey,
+    format_quantity,
+    parse_contract,
+    rate_run_with_ledger,
+    record_invoice,
+    terms_for,
+)
+
+JULY = Period(2026, 7)
+
+
+def repriced_contract() -> Contract:
+    """Two sites, contract years from July, a default repricing in October and a site
+    repricing in January (the second contract year's cap is lower than what is billed)."""
+    data: dict[str, Any] = {
+        "tenant": "acme",
+        "name": "ACME",
+        "currency": "USD",
+        "contract_start": "2026-07-01",
+        "defaults": [
+            {"effective_from": "2026-07-01", "rates": {"standard": "1.20", "expedited": "2.50"}},
+            {"effective_from": "2026-10-01", "rates": {"standard": "1.25"}},
+        ],
+        "sites": [
+            {
+                "id": "nyc",
+                "pricing": [
+                    {
+                        "effective_from": "2026-07-01",
+                        "minimum": {"amount": "500.00", "categories": ["standard"]},
+                        "annual_cap": "3000.00",
+                    },
+                    {"effective_from": "2027-01-01", "rates": {"expedited": "2.75"}, "annual_cap": "100.00"},
+                ],
+            },
+            {"id": "bos", "active_from": "2026-08-16", "pricing": []},
+        ],
+    }
+    return parse_contract(data, source="repriced.yaml")
+
+
+def year_of_usage(extra: int = 0) -> dict[Period, dict[UsageKey, UsageAggregate]]:
+    months = [JULY.plus(i) for i in range(12)]
+    return {
+        period: {
+            **usage("nyc", standard=100 + 7 * i + extra, expedited=40 + i),
+            **usage("bos", standard=30 + i, expedited=D("0.5") + extra),
+        }
+        for i, period in enumerate(months)
+    }
+
+
+def recorded_one_by_one(start: BillingLedger, invoices: Iterator[Any] | list[Any]) -> BillingLedger:
+    ledger = start
+    for invoice in invoices:
+        ledger = record_invoice(ledger, invoice)
+    return ledger
+
+
+def test_a_run_ledger_equals_recording_its_invoices_one_by_one() -> None:
+    contract = repriced_contract()
+    first_half = {p: u for p, u in year_of_usage().items() if p < JULY.plus(6)}
+    invoices, ledger = rate_run_with_ledger(contract, first_half, JULY.plus(5))
+    assert ledger == recorded_one_by_one(BillingLedger(), invoices)
+
+    # Late usage for the first half arrives with the second half: adjustments and cap
+    # credits of earlier periods go through the builder as well.
+    later, after = rate_run_with_ledger(contract, year_of_usage(extra=3), JULY.plus(11), ledger)
+    assert any(line.kind == "prior_period_adjustment" for line in later[0].sites[0].lines)
+    assert any(line.kind == "cap_credit" for invoice in later for s in invoice.sites for line in s.lines)
+    assert after == recorded_one_by_one(ledger, later)
+    assert dict(after.billed) == dict(recorded_one_by_one(BillingLedger(), [*invoices, *later]).billed)
+
+
+def test_recording_an_invoice_leaves_the_given_ledger_as_it_was() -> None:
+    contract = repriced_contract()
+    [july], ledger = rate_run_with_ledger(contract, year_of_usage(), JULY)
+    snapshot = (dict(ledger.invoiced), dict(ledger.charges), dict(ledger.billed), dict(ledger.unbillable))
+    [august], _ = rate_run_with_ledger(contract, year_of_usage(), JULY.next(), ledger)
+    recorded = record_invoice(ledger, august)
+    assert (
+        dict(ledger.invoiced),
+        dict(ledger.charges),
+        dict(ledger.billed),
+        dict(ledger.unbillable),
+    ) == snapshot
+    assert set(recorded.invoiced) == {JULY, JULY.next()} and july.number in recorded.invoiced.values()
+
+
+def test_each_line_is_priced_with_the_terms_in_force_for_its_period() -> None:
+    contract = repriced_contract()
+    invoices, _ = rate_run_with_ledger(contract, year_of_usage(), JULY.plus(11))
+    checked = 0
+    prices = set()
+    for invoice in invoices:
+        for section in invoice.sites:
+            terms = terms_for(contract, section.site, invoice.period)
+            assert terms is not None
+            for line in section.lines:
+                if line.kind == "usage" and line.billed:
+                    assert line.unit_price == terms.rates[line.category or ""]
+                    prices.add(line.unit_price)
+                    checked += 1
+    assert checked == 12 * 2 + 11 * 2  # bos starts mid-August: no July lines
+    assert prices == {D("1.20"), D("1.25"), D("2.50"), D("2.75")}
+
+
+def test_a_run_leaves_the_garbage_collector_as_it_found_it() -> None:
+    contract = repriced_contract()
+    assert gc.isenabled()
+    rate_run_with_ledger(contract, year_of_usage(), JULY.plus(2))
+    assert gc.isenabled()
+    with pytest.raises(RatingError):
+        rate_run_with_ledger(contract, {JULY: usage("nyc", archival=1)}, JULY)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        rate_run_with_ledger(contract, year_of_usage(), JULY.plus(2))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "300",
+        "1230.000",
+        "1.5",
+        "12.0",
+        "0.50",
+        "0.000001",
+        "1E+3",
+        "1.2E-7",
+        "-2.50",
+        "-0.000",
+        "0",
+        "999999999999.999999",
+        "7" * 160 + ".5",
+    ],
+)
+def test_printing_a_quantity_equals_the_normalised_plain_form(text: str) -> None:
+    quantity = Decimal(text)
+    expected = "0" if quantity == 0 else format(quantity.normalize(Context(prec=200)), "f")
+    assert format_quantity(quantity) == expected

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from billing_runtime.db import create_engine
 from ingest.metrics import IngestMetrics
-from ingest.outbox_relay import TRUNCATED_BYTES, OutboxRelay
+from ingest.outbox_relay import TRUNCATED_BYTES, build_outbox_relay
 from ingest.pg_ledger import encode_headers
 from ingest.settings import IngestSettings
 
@@ -30,7 +30,7 @@ async def test_an_oversized_record_is_published_cut_short_and_the_rows_behind_it
                     text("INSERT INTO outbox (topic, key, value, headers) VALUES (:t, :k, :v, :h)"),
                     {"t": topic, "k": key, "v": value, "h": encode_headers([("x-test-case", marker)])},
                 )
-        relay = OutboxRelay(engine, IngestMetrics(CollectorRegistry()), batch=100)
+        relay = build_outbox_relay(engine, IngestMetrics(CollectorRegistry()), batch=100)
         while await relay.publish_once(producer):
             pass
         async with engine.connect() as connection:

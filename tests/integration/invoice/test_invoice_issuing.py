@@ -29,7 +29,7 @@ from billing_runtime.kafka import create_producer
 from invoice.bootstrap import create_app
 from invoice.inputs import PeriodNotClosedError
 from invoice.issuing import InvoiceIssuer, load_invoice_json
-from invoice.outbox_relay import OutboxRelay
+from invoice.outbox_relay import build_outbox_relay
 from invoice.settings import InvoiceSettings
 
 
@@ -172,8 +172,8 @@ async def test_drafted_event_reaches_kafka_through_the_outbox(
     producer = create_producer(settings, client_id="invoice-test")
     await producer.start()
     try:
-        relay = OutboxRelay(engine, producer, settings.topic_name, clock)
-        while await relay.publish_once():
+        relay = build_outbox_relay(engine, settings.topic_name, clock)
+        while await relay.publish_once(producer):
             pass
     finally:
         await producer.stop()

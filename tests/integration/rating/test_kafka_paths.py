@@ -17,7 +17,7 @@ from billing_runtime.cloudevents_codec import (
     record_headers,
 )
 from billing_runtime.kafka import consumer_group, create_consumer, create_producer
-from rating.outbox_relay import OutboxRelay
+from rating.outbox_relay import build_outbox_relay
 from rating.usage_consumer import UsageConsumer
 
 YAML = {"content-type": "application/yaml", "x-actor": "ops"}
@@ -104,8 +104,8 @@ async def test_outbox_reaches_kafka_once_published(client, app, rating_settings,
     producer = create_producer(rating_settings, client_id="rating-outbox-test")
     await producer.start()
     try:
-        relay = OutboxRelay(parts.engine, producer, rating_settings.topic_name)
-        while await relay.publish_pending():
+        relay = build_outbox_relay(parts.engine, rating_settings.topic_name)
+        while await relay.publish_once(producer):
             pass
     finally:
         await producer.stop()

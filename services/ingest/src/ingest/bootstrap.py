@@ -25,7 +25,7 @@ from ingest.classification import load_classifier
 from ingest.consumer import SeekToStoredPositions, UsageConsumer
 from ingest.intake import Intake
 from ingest.metrics import IngestMetrics
-from ingest.outbox_relay import OutboxRelay
+from ingest.outbox_relay import build_outbox_relay
 from ingest.periods import TenantPeriods
 from ingest.pg_ledger import PostgresLedger, driver_connection
 from ingest.settings import SERVICE, IngestSettings
@@ -134,7 +134,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         dlq_topic=settings.topic_name(USAGE_DLQ),
         max_event_bytes=settings.ingest_max_event_bytes,
     )
-    relay = OutboxRelay(engine, metrics, batch=settings.ingest_outbox_batch)
+    relay = build_outbox_relay(engine, metrics, batch=settings.ingest_outbox_batch)
     install_routes(app, intake, engine, settings.ingest_max_request_bytes)
     return app
 

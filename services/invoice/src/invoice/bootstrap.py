@@ -21,7 +21,7 @@ from invoice.crediting import CreditNoteIssuer
 from invoice.failures import FailureLog
 from invoice.issuing import InvoiceIssuer
 from invoice.metrics import InvoiceMetrics
-from invoice.outbox_relay import OutboxRelay
+from invoice.outbox_relay import build_outbox_relay
 from invoice.pg_inputs import PostgresInvoiceInputs
 from invoice.settings import InvoiceSettings
 
@@ -44,12 +44,12 @@ def create_app(
         await consumer.start()
         await failures.refresh()
         stopping = asyncio.Event()
-        relay = OutboxRelay(engine, producer, settings.topic_name, clock, idle_seconds=settings.poll_seconds)
+        relay = build_outbox_relay(engine, settings.topic_name, clock, idle_seconds=settings.poll_seconds)
         tasks = [
             asyncio.create_task(
                 ClosedPeriodsConsumer(consumer, issuer, failures).run(stopping), name="closed-periods"
             ),
-            asyncio.create_task(relay.run(stopping), name="invoice-outbox"),
+            asyncio.create_task(relay.run(producer, stopping), name="invoice-outbox"),
         ]
         try:
             yield

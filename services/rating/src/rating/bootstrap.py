@@ -26,7 +26,7 @@ from rating.contracts import ContractService
 from rating.dashboard import DashboardService
 from rating.ingest_usage import IngestUsageReader
 from rating.issued_invoices import IssuedInvoiceReader
-from rating.outbox_relay import OutboxRelay
+from rating.outbox_relay import build_outbox_relay
 from rating.period_close import PeriodCloser
 from rating.ports import RatingStore, UsageReader
 from rating.pricing_preview import PricingPreview
@@ -88,12 +88,10 @@ def create_app(settings: RatingSettings | None = None, clock: Clock | None = Non
             if settings.rating_run_outbox:
                 producer = create_producer(settings, client_id="rating-outbox")
                 await producer.start()
-                relay = OutboxRelay(parts.engine, producer, settings.topic_name)
-                tasks.append(
-                    asyncio.create_task(
-                        _guarded("outbox", relay.run(settings.rating_outbox_interval_seconds, stop))
-                    )
+                relay = build_outbox_relay(
+                    parts.engine, settings.topic_name, idle_seconds=settings.rating_outbox_interval_seconds
                 )
+                tasks.append(asyncio.create_task(_guarded("outbox", relay.run(producer, stop))))
             if settings.rating_run_consumer:
                 consumer = create_consumer(
                     settings, USAGE_TOPIC, group=settings.rating_consumer_group, client_id="rating-dashboard"

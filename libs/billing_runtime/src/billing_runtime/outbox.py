@@ -21,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,23 @@ class OutboxRecord:
     key: bytes | None
     value: bytes | None
     headers: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+def event_outbox_table(metadata: sa.MetaData, *, unpublished_index: str) -> sa.Table:
+    """The ``outbox`` of a service that queues CloudEvents as JSON (``event``) under a topic name
+    without prefix; rows are kept and marked published. The service's migrations own the table."""
+    table = sa.Table(
+        "outbox",
+        metadata,
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("topic", sa.Text, nullable=False),
+        sa.Column("key", sa.Text, nullable=False),
+        sa.Column("event", JSONB, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+    )
+    sa.Index(unpublished_index, table.c.id, postgresql_where=table.c.published_at.is_(None))
+    return table
 
 
 def truncate_oversized(limit: int) -> Callable[[OutboxRecord], OutboxRecord]:

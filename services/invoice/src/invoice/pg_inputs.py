@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from billing_core import Period, UsageAggregate, UsageByPeriod, UsageKey
-from invoice.ingest_tables import usage_aggregates
+from billing_runtime.read_models import usage_aggregates
 from invoice.inputs import PeriodNotClosedError, UnusableClosedPeriodError
 from invoice.settings import InvoiceSettings
 from invoice.usage_at_close import HighWaterMark, UsageAtClose

@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from billing_core import Period, UsageAggregate, UsageKey
-from invoice.ingest_tables import raw_events, usage_aggregates
+from billing_runtime.read_models import raw_events, usage_aggregates
 from invoice.inputs import UnusableClosedPeriodError
 
 

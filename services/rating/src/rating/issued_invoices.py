@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing_core import BillingLedger, Invoice, Period, invoice_from_data, record_invoice
+from billing_runtime.read_models import invoice_documents
 
 
 def ledger_before(invoices: Iterable[Invoice], period: Period) -> BillingLedger:
@@ -30,15 +31,7 @@ def ledger_before(invoices: Iterable[Invoice], period: Period) -> BillingLedger:
 class IssuedInvoiceReader:
     def __init__(self, engine: AsyncEngine, invoice_schema: str) -> None:
         self._engine = engine
-        self._invoices = sa.table(
-            "invoices",
-            sa.column("tenant_id"),
-            sa.column("period"),
-            sa.column("kind"),
-            sa.column("status"),
-            sa.column("json_body", sa.LargeBinary),
-            schema=invoice_schema,
-        )
+        self._invoices = invoice_documents(invoice_schema)
 
     async def issued(self, tenant_id: str) -> list[Invoice]:
         table = self._invoices

@@ -11,6 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
+from billing_runtime.outbox import event_outbox_table
+
 metadata = sa.MetaData()
 
 tenants = sa.Table(
@@ -72,14 +74,4 @@ consumer_offsets = sa.Table(
     sa.Column("next_offset", sa.BigInteger, nullable=False),
 )
 
-outbox = sa.Table(
-    "outbox",
-    metadata,
-    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-    sa.Column("topic", sa.Text, nullable=False),
-    sa.Column("key", sa.Text, nullable=False),
-    sa.Column("event", JSONB, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
-)
-sa.Index("outbox_unpublished", outbox.c.id, postgresql_where=outbox.c.published_at.is_(None))
+outbox = event_outbox_table(metadata, unpublished_index="outbox_unpublished")

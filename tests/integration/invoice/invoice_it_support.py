@@ -3,6 +3,7 @@ ingest store for a tenant (a closed period's frozen contract, usage aggregates),
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -10,10 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from aiokafka import AIOKafkaConsumer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing_core import UsageByPeriod, contract_to_data
 from billing_io.contract_yaml import load_contract
+from billing_runtime.kafka import create_producer
+from invoice.outbox_relay import build_outbox_relay
 from invoice.pg_inputs import PostgresInvoiceInputs
 from invoice.settings import InvoiceSettings
 from rating.ingest_usage import IngestUsageReader
@@ -104,3 +108,36 @@ async def seed(engine: AsyncEngine, settings: InvoiceSettings, tenant: str) -> N
     for period, rows in USAGE.items():
         for (site, category), (quantity, events) in rows.items():
             await store_usage(engine, settings, tenant, period, site, category, quantity, events)
+
+
+async def relayed_event(engine: AsyncEngine, settings: InvoiceSettings, number: str) -> dict[str, Any] | None:
+    """Relays the invoice outbox to Kafka, then the event on invoice.drafted.v1 about document
+    ``number`` (None if it does not arrive within 20 seconds)."""
+    producer = create_producer(settings, client_id="invoice-test")
+    await producer.start()
+    try:
+        relay = build_outbox_relay(engine, settings.topic_name, clock)
+        while await relay.publish_once(producer):
+            pass
+    finally:
+        await producer.stop()
+
+    consumer = AIOKafkaConsumer(
+        settings.topic_name("invoice.drafted.v1"),
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await consumer.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + 20
+        while asyncio.get_running_loop().time() < deadline:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for record in records:
+                    event: dict[str, Any] = json.loads(record.value)
+                    if event["data"]["number"] == number:
+                        return event
+    finally:
+        await consumer.stop()
+    return None

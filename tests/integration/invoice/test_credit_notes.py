@@ -14,8 +14,7 @@ import httpx
 import pytest
 import pytest_asyncio
 import sqlalchemy as sa
-from aiokafka import AIOKafkaConsumer
-from invoice_it_support import REPO, clock, close_period, seed, store_usage, usage_of
+from invoice_it_support import REPO, clock, close_period, relayed_event, seed, store_usage, usage_of
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -33,11 +32,9 @@ from billing_core import (
     verify_invoice_data,
 )
 from billing_io.contract_yaml import load_contract
-from billing_runtime.kafka import create_producer
 from invoice.bootstrap import create_app
 from invoice.crediting import CreditNoteIssuer, CreditRequest
 from invoice.issuing import InvoiceIssuer, load_invoice_json
-from invoice.outbox_relay import build_outbox_relay
 from invoice.settings import InvoiceSettings
 
 ACTOR = {"X-Actor": "finance.admin@example.com"}
@@ -298,34 +295,7 @@ async def test_credit_note_event_reaches_kafka_through_the_outbox(
         await creditor.credit(january["number"], CreditRequest(reason="r", actor="ops@x"))
     ).credit_note.number
 
-    producer = create_producer(settings, client_id="invoice-credit-test")
-    await producer.start()
-    try:
-        relay = build_outbox_relay(engine, settings.topic_name, clock)
-        while await relay.publish_once(producer):
-            pass
-    finally:
-        await producer.stop()
-
-    consumer = AIOKafkaConsumer(
-        settings.topic_name("invoice.drafted.v1"),
-        bootstrap_servers=settings.kafka_bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        group_id=None,
-    )
-    await consumer.start()
-    found: dict[str, Any] | None = None
-    try:
-        deadline = asyncio.get_running_loop().time() + 20
-        while found is None and asyncio.get_running_loop().time() < deadline:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                for record in records:
-                    event = json.loads(record.value)
-                    if event["data"]["number"] == number:
-                        found = event
-    finally:
-        await consumer.stop()
+    found = await relayed_event(engine, settings, number)
     assert found is not None
     assert found["type"] == "billing.credit_note.issued.v1"
     assert found["data"]["invoice_number"] == january["number"]

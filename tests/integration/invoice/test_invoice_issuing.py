@@ -5,13 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 from decimal import Decimal
-from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
-from aiokafka import AIOKafkaConsumer
-from invoice_it_support import REPO, clock, close_period, seed, store_usage, usage_of
+from invoice_it_support import REPO, clock, close_period, relayed_event, seed, store_usage, usage_of
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -25,11 +23,9 @@ from billing_core import (
     record_invoice,
 )
 from billing_io.contract_yaml import load_contract
-from billing_runtime.kafka import create_producer
 from invoice.bootstrap import create_app
 from invoice.inputs import PeriodNotClosedError
 from invoice.issuing import InvoiceIssuer, load_invoice_json
-from invoice.outbox_relay import build_outbox_relay
 from invoice.settings import InvoiceSettings
 
 
@@ -169,35 +165,7 @@ async def test_drafted_event_reaches_kafka_through_the_outbox(
     await close_period(engine, settings, "t-outbox", "2026-01")
     number = (await issuer.invoice_period("t-outbox", "2026-01")).invoice.number
 
-    producer = create_producer(settings, client_id="invoice-test")
-    await producer.start()
-    try:
-        relay = build_outbox_relay(engine, settings.topic_name, clock)
-        while await relay.publish_once(producer):
-            pass
-    finally:
-        await producer.stop()
-
-    consumer = AIOKafkaConsumer(
-        settings.topic_name("invoice.drafted.v1"),
-        bootstrap_servers=settings.kafka_bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        group_id=None,
-    )
-    await consumer.start()
-    try:
-        found: dict[str, Any] | None = None
-        deadline = asyncio.get_running_loop().time() + 20
-        while found is None and asyncio.get_running_loop().time() < deadline:
-            batches = await consumer.getmany(timeout_ms=500)
-            for records in batches.values():
-                for record in records:
-                    event = json.loads(record.value)
-                    if event["data"]["number"] == number:
-                        found = event
-    finally:
-        await consumer.stop()
+    found = await relayed_event(engine, settings, number)
     assert found is not None
     assert found["type"] == "billing.invoice.drafted.v1"
     assert found["data"]["tenant_id"] == "t-outbox" and found["data"]["period"] == "2026-01"

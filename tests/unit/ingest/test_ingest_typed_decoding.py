@@ -83,6 +83,14 @@ def test_numbers_in_structured_mode_are_exact() -> None:
     assert result == explained(record)
 
 
+def test_a_repeated_member_counts_with_its_last_value_on_both_paths() -> None:
+    value = json.dumps(usage_event()).replace('"id": "evt-1"', '"id": "first", "id": "last"').encode()
+    record = replace(structured(usage_event()), value=value)
+    result = typed(record)
+    assert result is not None and result.id == "last"
+    assert result == explained(record)
+
+
 @pytest.mark.parametrize(
     "record",
     [

@@ -18,9 +18,9 @@ from functools import partial
 from typing import Any
 
 from .invoice import CAP_CREDIT, MINIMUM_SHORTFALL, PRIOR_PERIOD_ADJUSTMENT, USAGE, Invoice, Line
-from .invoice_json import invoice_checksum
+from .invoice_json import COMPONENTS, invoice_checksum, line_data
 from .ledger import BillingLedger
-from .money import Currency, currency_of, exact_add, format_amount, format_quantity, format_unit_price
+from .money import Currency, currency_of, exact_add, format_amount
 from .periods import ContractYear, Period
 
 __all__ = [
@@ -322,31 +322,7 @@ def credit_invoice(
     return note
 
 
-_COMPONENTS = (
-    ("usage", USAGE),
-    ("minimum_shortfall", MINIMUM_SHORTFALL),
-    ("cap_credit", CAP_CREDIT),
-    ("prior_period_adjustment", PRIOR_PERIOD_ADJUSTMENT),
-    ("credit", CREDIT),
-)
-
-
-def _line_data(line: CreditLine, currency: Currency) -> dict[str, Any]:
-    data: dict[str, Any] = {"kind": line.kind}
-    if line.period is not None:
-        data["period"] = str(line.period)
-    if line.contract_year is not None:
-        data["contract_year"] = line.contract_year
-    if line.category is not None:
-        data["category"] = line.category
-    if line.quantity is not None:
-        data["quantity"] = format_quantity(line.quantity)
-    if line.unit_price is not None:
-        data["unit_price"] = format_unit_price(line.unit_price, currency)
-    data["amount"] = format_amount(line.amount, currency)
-    data["billed"] = True
-    data["explanation"] = line.explanation
-    return data
+_COMPONENTS: tuple[tuple[str, str], ...] = (*COMPONENTS, ("credit", CREDIT))
 
 
 def credit_note_to_data(note: CreditNote) -> dict[str, Any]:
@@ -390,7 +366,7 @@ def credit_note_to_data(note: CreditNote) -> dict[str, Any]:
                 "reversal": site.reversal,
                 "total": money(site.total),
                 "billed_to_date": money(site.billed_to_date),
-                "lines": [_line_data(line, currency) for line in site.lines],
+                "lines": [line_data(line, currency, billed=True) for line in site.lines],
             }
             for site in note.sites
         ],

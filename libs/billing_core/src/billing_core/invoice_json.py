@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import partial
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from .invoice import (
     CAP_CREDIT,
@@ -37,7 +37,7 @@ __all__ = [
     "verify_invoice_data",
 ]
 
-_COMPONENTS: tuple[tuple[str, LineKind], ...] = (
+COMPONENTS: tuple[tuple[str, LineKind], ...] = (
     ("usage", USAGE),
     ("minimum_shortfall", MINIMUM_SHORTFALL),
     ("cap_credit", CAP_CREDIT),
@@ -45,7 +45,29 @@ _COMPONENTS: tuple[tuple[str, LineKind], ...] = (
 )
 
 
-def _line_data(line: Line, currency: Currency) -> dict[str, Any]:
+class LineFields(Protocol):
+    """What a document line (an invoice's or a credit note's) shows in the JSON."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def amount(self) -> Decimal: ...
+    @property
+    def explanation(self) -> str: ...
+    @property
+    def category(self) -> str | None: ...
+    @property
+    def quantity(self) -> Decimal | None: ...
+    @property
+    def unit_price(self) -> Decimal | None: ...
+    @property
+    def period(self) -> Period | None: ...
+    @property
+    def contract_year(self) -> str | None: ...
+
+
+def line_data(line: LineFields, currency: Currency, *, billed: bool) -> dict[str, Any]:
+    """One line as JSON-ready data, in the same shape on invoices and credit notes."""
     data: dict[str, Any] = {"kind": line.kind}
     if line.period is not None:
         data["period"] = str(line.period)
@@ -58,7 +80,7 @@ def _line_data(line: Line, currency: Currency) -> dict[str, Any]:
     if line.unit_price is not None:
         data["unit_price"] = format_unit_price(line.unit_price, currency)
     data["amount"] = format_amount(line.amount, currency)
-    data["billed"] = line.billed
+    data["billed"] = billed
     data["explanation"] = line.explanation
     return data
 
@@ -72,7 +94,7 @@ def _site_data(section: SiteSection, currency: Currency) -> dict[str, Any]:
         "total": money(section.total),
         "billed_to_date": money(section.billed_to_date),
         "cap_remaining": None if section.cap_remaining is None else money(section.cap_remaining),
-        "lines": [_line_data(line, currency) for line in section.lines],
+        "lines": [line_data(line, currency, billed=line.billed) for line in section.lines],
     }
 
 
@@ -82,10 +104,10 @@ def invoice_to_data(invoice: Invoice) -> dict[str, Any]:
     currency = currency_of(invoice.currency)
     money = partial(format_amount, currency=currency)
     categories = invoice.category_totals()
-    totals = {name: money(invoice.amount_of(kind)) for name, kind in _COMPONENTS}
+    totals = {name: money(invoice.amount_of(kind)) for name, kind in COMPONENTS}
     totals["total"] = money(invoice.total)
     components = exact_add(
-        *categories.values(), *(invoice.amount_of(kind) for _, kind in _COMPONENTS if kind != USAGE)
+        *categories.values(), *(invoice.amount_of(kind) for _, kind in COMPONENTS if kind != USAGE)
     )
     data: dict[str, Any] = {
         "number": invoice.number,

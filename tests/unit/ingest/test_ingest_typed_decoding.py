@@ -108,6 +108,13 @@ def test_records_outside_the_common_shape_take_the_explaining_path(record: Recor
     assert isinstance(explained(record), UsageEvent)  # accepted all the same, the long way
 
 
+def test_a_repeated_header_takes_the_explaining_path_which_checks_every_copy() -> None:
+    record = structured(usage_event())
+    record = replace(record, headers=(("content-type", b"\xff"), *record.headers))
+    assert typed(record) is None
+    assert isinstance(explained(record), InvalidEvent)
+
+
 HEADERS = [
     "ce_specversion",
     "ce_id",

@@ -57,6 +57,8 @@ class TypedDecoder:
         if value is None or len(value) > self._max_bytes:
             return None
         named = dict(headers)
+        if len(named) != len(headers):
+            return None  # a repeated header: the long way checks every copy, not just the last
         try:
             if "ce_specversion" in named:
                 return self._binary(value, named)

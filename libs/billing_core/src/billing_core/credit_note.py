@@ -17,7 +17,15 @@ from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import Any
 
-from .invoice import CAP_CREDIT, MINIMUM_SHORTFALL, PRIOR_PERIOD_ADJUSTMENT, USAGE, Invoice, Line
+from .invoice import (
+    CAP_CREDIT,
+    MINIMUM_SHORTFALL,
+    PRIOR_PERIOD_ADJUSTMENT,
+    USAGE,
+    DocumentTotals,
+    Invoice,
+    Line,
+)
 from .invoice_json import COMPONENTS, invoice_checksum, line_data
 from .ledger import BillingLedger
 from .money import Currency, currency_of, exact_add, format_amount
@@ -77,6 +85,11 @@ class CreditLine:
     period: Period | None = None
     contract_year: str | None = None
 
+    @property
+    def billed(self) -> bool:
+        """Every credit line counts: it gives back an amount that was billed."""
+        return True
+
 
 @dataclass(frozen=True)
 class CreditSite:
@@ -99,7 +112,7 @@ class CreditSite:
 
 
 @dataclass(frozen=True)
-class CreditNote:
+class CreditNote(DocumentTotals):
     """A credit note against one issued invoice. Number, status and dates come from the caller."""
 
     number: str
@@ -116,26 +129,6 @@ class CreditNote:
     invoice_total: Decimal = Decimal(0)
     credited_before: Decimal = Decimal(0)
     """Sum of the invoice's earlier credit notes (zero or negative)."""
-
-    @property
-    def total(self) -> Decimal:
-        return exact_add(*(site.total for site in self.sites))
-
-    def amount_of(self, kind: str) -> Decimal:
-        return exact_add(*(site.amount_of(kind) for site in self.sites))
-
-    def category_totals(self) -> dict[str, Decimal]:
-        """Reversed usage per category, as on the invoice (adjustments excluded)."""
-        totals: dict[str, Decimal] = {}
-        for site in self.sites:
-            for line in site.lines:
-                if line.kind == USAGE and line.category is not None:
-                    totals[line.category] = exact_add(totals.get(line.category, Decimal(0)), line.amount)
-        return dict(sorted(totals.items()))
-
-    @property
-    def line_count(self) -> int:
-        return sum(len(site.lines) for site in self.sites)
 
 
 def _year_start(label: str | None, where: str) -> Period:

@@ -5,10 +5,11 @@ Totals are derived from the lines rather than stored, so they can never disagree
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, Protocol
 
 from .money import exact_add, exact_sum
 from .periods import Period
@@ -148,8 +149,56 @@ class UnbillableUsage:
         fields["reason"] = reason
 
 
+class _TotalledLine(Protocol):
+    @property
+    def kind(self) -> str: ...
+    @property
+    def category(self) -> str | None: ...
+    @property
+    def amount(self) -> Decimal: ...
+    @property
+    def billed(self) -> bool: ...
+
+
+class _TotalledSite(Protocol):
+    @property
+    def total(self) -> Decimal: ...
+    @property
+    def lines(self) -> Sequence[_TotalledLine]: ...
+
+
+class DocumentTotals:
+    """The totals of a document made of site sections. Invoices and credit notes share them so
+    that both add up by one rule."""
+
+    sites: Sequence[_TotalledSite]
+
+    @property
+    def total(self) -> Decimal:
+        return exact_add(*(site.total for site in self.sites))
+
+    def amount_of(self, kind: str) -> Decimal:
+        return exact_add(
+            *(line.amount for site in self.sites for line in site.lines if line.billed and line.kind == kind)
+        )
+
+    def category_totals(self) -> dict[str, Decimal]:
+        """Billed usage amounts per category (adjustments excluded; unbilled lines count as zero)."""
+        totals: dict[str, Decimal] = {}
+        for site in self.sites:
+            for line in site.lines:
+                if line.kind == USAGE and line.category is not None:
+                    amount = line.amount if line.billed else Decimal(0)
+                    totals[line.category] = exact_add(totals.get(line.category, Decimal(0)), amount)
+        return dict(sorted(totals.items()))
+
+    @property
+    def line_count(self) -> int:
+        return sum(len(site.lines) for site in self.sites)
+
+
 @dataclass(frozen=True)
-class Invoice:
+class Invoice(DocumentTotals):
     """One tenant's invoice for one period. Number, status and dates are assigned by the caller."""
 
     number: str
@@ -164,24 +213,3 @@ class Invoice:
     event_count: int = 0
     """Distinct events of the invoiced period on usage lines (billed or disabled)."""
     contract_year: str = ""
-
-    @property
-    def total(self) -> Decimal:
-        return exact_add(*(site.total for site in self.sites))
-
-    def amount_of(self, kind: LineKind) -> Decimal:
-        return exact_add(*(site.amount_of(kind) for site in self.sites))
-
-    def category_totals(self) -> dict[str, Decimal]:
-        """Billed usage amounts of the invoiced period per category (adjustments excluded)."""
-        totals: dict[str, Decimal] = {}
-        for site in self.sites:
-            for line in site.lines:
-                if line.kind == USAGE and line.category is not None:
-                    amount = line.amount if line.billed else Decimal(0)
-                    totals[line.category] = exact_add(totals.get(line.category, Decimal(0)), amount)
-        return dict(sorted(totals.items()))
-
-    @property
-    def line_count(self) -> int:
-        return sum(len(site.lines) for site in self.sites)

@@ -26,7 +26,7 @@ from .invoice import (
     Invoice,
     Line,
 )
-from .invoice_json import COMPONENTS, invoice_checksum, line_data
+from .invoice_json import COMPONENTS, document_figures, invoice_checksum, line_data
 from .ledger import BillingLedger
 from .money import Currency, currency_of, exact_add, format_amount
 from .periods import ContractYear, Period
@@ -323,12 +323,7 @@ def credit_note_to_data(note: CreditNote) -> dict[str, Any]:
     renderer apply), plus the reason and the credited invoice, with a checksum of its canonical JSON."""
     currency = currency_of(note.currency)
     money = partial(format_amount, currency=currency)
-    categories = note.category_totals()
-    totals = {name: money(note.amount_of(kind)) for name, kind in _COMPONENTS}
-    totals["total"] = money(note.total)
-    components = exact_add(
-        *categories.values(), *(note.amount_of(kind) for _, kind in _COMPONENTS if kind != USAGE)
-    )
+    summary, totals, verification = document_figures(note, _COMPONENTS, money)
     data: dict[str, Any] = {
         "document_type": CREDIT_NOTE_DOCUMENT_TYPE,
         "number": note.number,
@@ -347,10 +342,7 @@ def credit_note_to_data(note: CreditNote) -> dict[str, Any]:
             "credited_after": money(-(note.credited_before + note.total)),
         },
         "total": money(note.total),
-        "summary": {
-            "sites": {site.site: money(site.total) for site in note.sites},
-            "categories": {category: money(amount) for category, amount in categories.items()},
-        },
+        "summary": summary,
         "sites": [
             {
                 "site": site.site,
@@ -364,11 +356,7 @@ def credit_note_to_data(note: CreditNote) -> dict[str, Any]:
             for site in note.sites
         ],
         "totals": totals,
-        "verification": {
-            "sum_of_site_totals": money(exact_add(*(site.total for site in note.sites))),
-            "sum_of_components": money(components),
-            "line_count": note.line_count,
-        },
+        "verification": verification,
     }
     data["verification"]["checksum"] = invoice_checksum(data)
     return data

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import partial
@@ -20,6 +20,7 @@ from .invoice import (
     MINIMUM_SHORTFALL,
     PRIOR_PERIOD_ADJUSTMENT,
     USAGE,
+    DocumentTotals,
     Invoice,
     Line,
     LineKind,
@@ -98,17 +99,36 @@ def _site_data(section: SiteSection, currency: Currency) -> dict[str, Any]:
     }
 
 
+def document_figures(
+    document: DocumentTotals, components: Sequence[tuple[str, str]], money: Callable[[Decimal], str]
+) -> tuple[dict[str, Any], dict[str, str], dict[str, Any]]:
+    """The summary, totals and verification of an invoice or a credit note: one rule for both, so
+    the same checks hold on either document."""
+    categories = document.category_totals()
+    summary = {
+        "sites": {site.site: money(site.total) for site in document.sites},
+        "categories": {category: money(amount) for category, amount in categories.items()},
+    }
+    totals = {name: money(document.amount_of(kind)) for name, kind in components}
+    totals["total"] = money(document.total)
+    verification = {
+        "sum_of_site_totals": money(exact_add(*(site.total for site in document.sites))),
+        "sum_of_components": money(
+            exact_add(
+                *categories.values(), *(document.amount_of(kind) for _, kind in components if kind != USAGE)
+            )
+        ),
+        "line_count": document.line_count,
+    }
+    return summary, totals, verification
+
+
 def invoice_to_data(invoice: Invoice) -> dict[str, Any]:
     """The invoice as JSON-ready data: amounts as strings with exactly the minor digits,
     quantities as plain decimal strings, including verification and checksum."""
     currency = currency_of(invoice.currency)
     money = partial(format_amount, currency=currency)
-    categories = invoice.category_totals()
-    totals = {name: money(invoice.amount_of(kind)) for name, kind in COMPONENTS}
-    totals["total"] = money(invoice.total)
-    components = exact_add(
-        *categories.values(), *(invoice.amount_of(kind) for _, kind in COMPONENTS if kind != USAGE)
-    )
+    summary, totals, verification = document_figures(invoice, COMPONENTS, money)
     data: dict[str, Any] = {
         "number": invoice.number,
         "tenant": invoice.tenant,
@@ -119,10 +139,7 @@ def invoice_to_data(invoice: Invoice) -> dict[str, Any]:
         "issue_date": invoice.issue_date.isoformat() if invoice.issue_date else None,
         "due_date": invoice.due_date.isoformat() if invoice.due_date else None,
         "total": money(invoice.total),
-        "summary": {
-            "sites": {section.site: money(section.total) for section in invoice.sites},
-            "categories": {category: money(amount) for category, amount in categories.items()},
-        },
+        "summary": summary,
         "sites": [_site_data(section, currency) for section in invoice.sites],
         "unbillable": [
             {
@@ -136,12 +153,7 @@ def invoice_to_data(invoice: Invoice) -> dict[str, Any]:
             for item in invoice.unbillable
         ],
         "totals": totals,
-        "verification": {
-            "sum_of_site_totals": money(exact_add(*(section.total for section in invoice.sites))),
-            "sum_of_components": money(components),
-            "line_count": invoice.line_count,
-            "event_count": invoice.event_count,
-        },
+        "verification": {**verification, "event_count": invoice.event_count},
     }
     data["verification"]["checksum"] = invoice_checksum(data)
     return data

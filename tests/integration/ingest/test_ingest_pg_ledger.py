@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -9,6 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing_runtime.db import create_engine
 from ingest.events import UsageEvent
@@ -22,6 +24,19 @@ def event(tenant: str, n: int, when: datetime, quantity: str = "1.5") -> UsageEv
     return UsageEvent(
         "urn:test", f"{tenant}-{n}", when, "t.v1", tenant, "s1", "standard", period, Decimal(quantity), b"{}"
     )
+
+
+async def stored_counts(engine: AsyncEngine, tenant: str) -> tuple[int, int]:
+    """The tenant's raw events and the events its aggregates count."""
+    async with engine.connect() as connection:
+        raw = await connection.scalar(
+            text("SELECT count(*) FROM raw_events WHERE tenant_id = :t"), {"t": tenant}
+        )
+        counted = await connection.scalar(
+            text("SELECT coalesce(sum(events), 0) FROM usage_aggregates WHERE tenant_id = :t"),
+            {"t": tenant},
+        )
+    return int(raw), int(counted)
 
 
 async def test_repeats_inside_a_batch_and_pairs_taken_earlier_count_once(
@@ -91,3 +106,57 @@ async def test_raw_events_land_in_month_partitions_and_cannot_be_changed(
                     await connection.execute(text(statement), {"t": tenant})
     finally:
         await engine.dispose()
+
+
+async def test_claims_stay_exact_whichever_way_each_batch_is_claimed(
+    ingest_settings: IngestSettings,
+) -> None:
+    """All-new batches are claimed with a COPY; a batch with a taken or repeated pair falls back to
+    the exact claim, and the batches after it go on being counted once until all-new ones return."""
+    engine = create_engine(ingest_settings, "ingest")
+    ledger = PostgresLedger(engine, "aggregated")
+    tenant = f"ledger-{uuid.uuid4().hex[:8]}"
+    march = datetime(2026, 3, 5, tzinfo=UTC)
+    batches = [
+        [0, 1, 2],  # all new
+        [3, 4],  # all new
+        [4, 5, 5, 6],  # 4 taken, 5 repeated inside the batch
+        [0, 1, 2, 3],  # a replay: nothing new
+        [7, 6, 8],  # 6 taken
+        [9, 10],  # all new again
+        [11, 9],  # 9 taken right after an all-new batch
+        [12],
+    ]
+    expected_fresh = [[0, 1, 2], [3, 4], [5, 6], [], [7, 8], [9, 10], [11], [12]]
+    try:
+        for numbers, expected in zip(batches, expected_fresh, strict=True):
+            outcome = await ledger.record(LedgerBatch([event(tenant, n, march) for n in numbers]))
+            assert sorted(int(e.id.rsplit("-", 1)[1]) for e in outcome.fresh) == expected, numbers
+        assert await stored_counts(engine, tenant) == (13, 13)
+    finally:
+        await engine.dispose()
+
+
+async def test_concurrent_writers_of_the_same_events_count_each_pair_once(
+    ingest_settings: IngestSettings,
+) -> None:
+    """Two ledgers (as two processes would) write the same new events at the same time, listed in
+    opposite orders, both claiming with a COPY: claims are taken in key order, so neither deadlocks
+    (the one that waits then finds every pair taken) and every pair counts once."""
+    engines = [create_engine(ingest_settings, "ingest") for _ in range(2)]
+    tenant = f"ledger-{uuid.uuid4().hex[:8]}"
+    march = datetime(2026, 3, 5, tzinfo=UTC)
+    size, rounds = 3000, 4
+    try:
+        for round_number in range(rounds):
+            ledgers = [PostgresLedger(engine, "aggregated") for engine in engines]  # both expect new pairs
+            forward = [event(tenant, n, march) for n in range(round_number * size, (round_number + 1) * size)]
+            outcomes = await asyncio.gather(
+                ledgers[0].record(LedgerBatch(forward)),
+                ledgers[1].record(LedgerBatch(forward[::-1])),
+            )
+            assert sorted(len(outcome.fresh) for outcome in outcomes) == [0, size]
+        assert await stored_counts(engines[0], tenant) == (size * rounds, size * rounds)
+    finally:
+        for engine in engines:
+            await engine.dispose()

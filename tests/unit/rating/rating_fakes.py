@@ -12,8 +12,15 @@ from decimal import Decimal
 from typing import Any
 
 from billing_core import Invoice
-from rating.ports import UsageRow
-from rating.records import ClosedPeriod, ConfigRevision, DashboardSnapshot, OutboxMessage, TenantState
+from rating.ports import PeriodUsage, UsageRow, high_water_of, usage_mark
+from rating.records import (
+    ClosedPeriod,
+    ConfigRevision,
+    DashboardSnapshot,
+    OutboxMessage,
+    TenantState,
+    UsageMark,
+)
 
 
 class MemoryTransaction:
@@ -114,33 +121,48 @@ class MemoryUsage:
 
     def __init__(self) -> None:
         self.rows: dict[tuple[str, str, str, str], UsageRow] = {}
+        self.changes = 0
+        """The sequence every insert or update draws its ``last_change`` from, as ingest's does."""
+        self.reads_before = 0
+        """How often the aggregates of earlier periods were read row by row."""
 
     def add(
         self, tenant_id: str, site_id: str, category: str, period: str, quantity: str, events: int = 1
     ) -> None:
         key = (tenant_id, site_id, category, period)
         current = self.rows.get(key)
+        self.changes += 1
         if current is None:
-            self.rows[key] = UsageRow(site_id, category, period, Decimal(quantity), events)
+            self.rows[key] = UsageRow(site_id, category, period, Decimal(quantity), events, self.changes)
         else:
             self.rows[key] = replace(
-                current, quantity=current.quantity + Decimal(quantity), events=current.events + events
+                current,
+                quantity=current.quantity + Decimal(quantity),
+                events=current.events + events,
+                last_change=self.changes,
             )
 
+    def _of(self, tenant_id: str) -> list[UsageRow]:
+        return [row for (tenant, *_), row in self.rows.items() if tenant == tenant_id]
+
     async def usage(self, tenant_id: str, through: str) -> list[UsageRow]:
-        return [
-            row for (tenant, *_), row in self.rows.items() if tenant == tenant_id and row.period <= through
-        ]
+        return [row for row in self._of(tenant_id) if row.period <= through]
+
+    async def usage_before(self, tenant_id: str, period: str) -> list[UsageRow]:
+        self.reads_before += 1
+        return [row for row in self._of(tenant_id) if row.period < period]
+
+    async def mark_before(self, tenant_id: str, period: str) -> UsageMark:
+        return usage_mark([row for row in self._of(tenant_id) if row.period < period])
+
+    async def period_usage(self, tenant_id: str, period: str) -> PeriodUsage:
+        return PeriodUsage(
+            [row for row in self._of(tenant_id) if row.period == period],
+            await self.mark_before(tenant_id, period),
+        )
 
     async def high_water(self, tenant_id: str, period: str) -> dict[str, Any]:
-        rows = [
-            row for (tenant, *_), row in self.rows.items() if tenant == tenant_id and row.period == period
-        ]
-        return {
-            "last_change": len(rows),
-            "event_count": sum(row.events for row in rows),
-            "aggregates": len(rows),
-        }
+        return high_water_of([row for row in self._of(tenant_id) if row.period == period])
 
 
 class MemoryIssued:
@@ -148,6 +170,12 @@ class MemoryIssued:
 
     def __init__(self) -> None:
         self.invoices: dict[str, list[Invoice]] = defaultdict(list)
+        self.reads = 0
+        """How often the issued invoices themselves were read."""
 
     async def issued(self, tenant_id: str) -> list[Invoice]:
+        self.reads += 1
         return sorted(self.invoices[tenant_id], key=lambda invoice: invoice.period)
+
+    async def count(self, tenant_id: str) -> int:
+        return len(self.invoices[tenant_id])

@@ -1,11 +1,12 @@
 """Running charges: each tenant-period rated by billing_core exactly as its invoice would be.
 
-Figures are recomputed from the stored usage aggregates (never from counters kept here),
-rating every period from the contract start so caps carry as they do in ``billing run``.
+Figures are recomputed from the stored usage aggregates (never from counters kept here), as
+the run from the contract start that ``billing run`` makes, so caps carry as they do there.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -20,14 +21,14 @@ from billing_core import (
     invoice_to_data,
     minimum_progress,
     period_of,
-    rate_run_with_ledger,
 )
 from rating.clock import Clock
-from rating.contract_documents import stored_contract
+from rating.dashboard_cache import DashboardCache
 from rating.errors import NotFound
+from rating.incremental_run import RatedPrefix, rate_period, rate_prefix
 from rating.issued_invoices import ledger_before
-from rating.ports import IssuedInvoices, RatingStore, UsageReader
-from rating.records import DashboardSnapshot, TenantState
+from rating.ports import IssuedInvoices, RatingStore, UsageReader, high_water_of, usage_mark
+from rating.records import DashboardSnapshot, RatingBasis, TenantState
 from rating.usage_view import usage_by_period
 
 
@@ -89,36 +90,54 @@ def dashboard_body(
 
 
 class DashboardService:
-    def __init__(self, store: RatingStore, usage: UsageReader, issued: IssuedInvoices, clock: Clock) -> None:
+    """Running charges per tenant-period, each rated exactly as the period's next invoice would be.
+
+    Only the requested period is rated on every refresh; the run through the periods before it is
+    reused while its basis (revision, issued invoices, earlier aggregates) is unchanged.
+    """
+
+    def __init__(
+        self,
+        store: RatingStore,
+        usage: UsageReader,
+        issued: IssuedInvoices,
+        clock: Clock,
+        cache: DashboardCache | None = None,
+    ) -> None:
         self._store = store
         self._usage = usage
         self._issued = issued
         self._clock = clock
+        self._cache = cache or DashboardCache()
 
     async def compute(
         self, tenant_id: str, period: Period, state: TenantState | None = None
     ) -> DashboardSnapshot:
         """Rate one tenant-period now from the stored aggregates."""
-        state, contract = stored_contract(state or await self._store.tenant(tenant_id), tenant_id)
+        state, contract = self._cache.contract(state or await self._store.tenant(tenant_id), tenant_id)
         now = self._clock.now()
         if period < contract.start_period:
             raise NotFound(
                 f"period {period} is before the contract start {contract.contract_start.isoformat()}",
                 period=str(period),
             )
-        high_water = await self._usage.high_water(tenant_id, str(period))
-        rows = await self._usage.usage(tenant_id, str(period))
-        closed = await self._store.closed_period(tenant_id, str(period))
+        current, issued_count, closed = await asyncio.gather(
+            self._usage.period_usage(tenant_id, str(period)),
+            self._issued.count(tenant_id),
+            self._store.closed_period(tenant_id, str(period)),
+        )
+        high_water = high_water_of(current.rows)
         status = (
             "closed"
             if closed is not None
             else ("open" if period_of(now, contract.timezone) <= period else "ended")
         )
+        basis = RatingBasis(issued_count, current.earlier)
         body: dict[str, Any]
         try:
-            ledger = ledger_before(await self._issued.issued(tenant_id), period)
-            invoices, _ = rate_run_with_ledger(contract, usage_by_period(rows), period, ledger)
-            invoice = next(inv for inv in reversed(invoices) if inv.period == period)
+            prefix = await self._prefix(tenant_id, period, contract, state.revision, basis)
+            basis = prefix.basis
+            invoice = rate_period(contract, prefix, usage_by_period(current.rows))
             body = dashboard_body(contract, invoice, status=status, now=now, high_water=high_water)
         except RatingError as exc:
             body = {
@@ -135,15 +154,44 @@ class DashboardService:
             }
         body["computed_at"] = now.isoformat()
         body["revision"] = state.revision
-        return DashboardSnapshot(tenant_id, str(period), now, state.revision, body)
+        return DashboardSnapshot(tenant_id, str(period), now, state.revision, body, basis)
+
+    async def _prefix(
+        self, tenant_id: str, period: Period, contract: Contract, revision: int, basis: RatingBasis
+    ) -> RatedPrefix:
+        """The run through the period before ``period``, from the cache when its basis is unchanged."""
+        cached = self._cache.prefixes.get((tenant_id, str(period), revision, basis))
+        if cached is not None:
+            return cached
+        invoices = self._cache.issued(tenant_id, basis.issued_invoices)
+        if invoices is None:
+            invoices = await self._issued.issued(tenant_id)
+            self._cache.keep_issued(tenant_id, invoices)
+        earlier = await self._usage.usage_before(tenant_id, str(period))
+        # Keyed by what was actually read, which may be newer than the basis asked about.
+        read = RatingBasis(len(invoices), usage_mark(earlier))
+        ledger = ledger_before(invoices, period)
+        prefix = rate_prefix(contract, usage_by_period(earlier), period, ledger, read)
+        self._cache.prefixes.put((tenant_id, str(period), revision, read), prefix)
+        return prefix
+
+    async def basis(self, tenant_id: str, period: Period) -> RatingBasis:
+        """The basis a figure for the period would be computed from now."""
+        issued_count, earlier = await asyncio.gather(
+            self._issued.count(tenant_id), self._usage.mark_before(tenant_id, str(period))
+        )
+        return RatingBasis(issued_count, earlier)
 
     async def view(self, tenant_id: str, period: Period | None) -> dict[str, Any]:
-        """The stored snapshot, recomputed first when the configuration changed since."""
-        state, contract = stored_contract(await self._store.tenant(tenant_id), tenant_id)
+        """The stored snapshot, recomputed first when it no longer rests on the current
+        configuration, issued invoices or earlier usage (none of which the usage consumer hears of)."""
+        state, contract = self._cache.contract(await self._store.tenant(tenant_id), tenant_id)
         if period is None:
             period = period_of(self._clock.now(), contract.timezone)
-        snapshot = await self._store.snapshot(tenant_id, str(period))
-        if snapshot is None or snapshot.revision != state.revision:
+        snapshot, basis = await asyncio.gather(
+            self._store.snapshot(tenant_id, str(period)), self.basis(tenant_id, period)
+        )
+        if snapshot is None or snapshot.revision != state.revision or snapshot.basis != basis:
             snapshot = await self.compute(tenant_id, period, state)
             await self._store.save_snapshots([snapshot], {}, "")
         return snapshot.body

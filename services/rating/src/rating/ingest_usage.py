@@ -15,7 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing_runtime.db import quote_schema
 from billing_runtime.read_models import usage_aggregates
-from rating.ports import UsageRow
+from rating.ports import PeriodUsage, UsageRow
+from rating.records import UsageMark
+
+
+def _row(row: Any) -> UsageRow:
+    return UsageRow(
+        row.site_id, row.category, row.period, Decimal(row.quantity), int(row.events), int(row.last_change)
+    )
 
 
 class IngestUsageReader:
@@ -24,17 +31,52 @@ class IngestUsageReader:
         quote_schema(ingest_schema)  # refuses anything but a plain identifier, as the engine does
         self._aggregates = usage_aggregates(ingest_schema)
 
+    def _rows(self, *where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+        table = self._aggregates
+        return sa.select(
+            table.c.site_id,
+            table.c.category,
+            table.c.period,
+            table.c.quantity,
+            table.c.events,
+            table.c.last_change,
+        ).where(*where)
+
+    def _mark(self, tenant_id: str, period: str) -> sa.Select[Any]:
+        table = self._aggregates
+        return sa.select(
+            sa.func.count().label("aggregates"),
+            sa.func.coalesce(sa.func.sum(table.c.last_change), 0).label("changes"),
+        ).where(table.c.tenant_id == tenant_id, table.c.period < period)
+
+    async def _fetch(self, query: sa.Select[Any]) -> list[UsageRow]:
+        async with self._engine.connect() as conn:
+            return [_row(row) for row in await conn.execute(query)]
+
     async def usage(self, tenant_id: str, through: str) -> list[UsageRow]:
         table = self._aggregates
-        query = sa.select(
-            table.c.site_id, table.c.category, table.c.period, table.c.quantity, table.c.events
-        ).where(table.c.tenant_id == tenant_id, table.c.period <= through)
+        return await self._fetch(self._rows(table.c.tenant_id == tenant_id, table.c.period <= through))
+
+    async def usage_before(self, tenant_id: str, period: str) -> list[UsageRow]:
+        table = self._aggregates
+        return await self._fetch(self._rows(table.c.tenant_id == tenant_id, table.c.period < period))
+
+    async def period_usage(self, tenant_id: str, period: str) -> PeriodUsage:
+        # One statement, so the period's rows and the earlier mark come from one snapshot: the mark's
+        # single row, joined to the period's rows (NULLs when the period has none yet).
+        table = self._aggregates
+        mark = self._mark(tenant_id, period).subquery("mark")
+        rows = self._rows(table.c.tenant_id == tenant_id, table.c.period == period).subquery("rows")
+        query = sa.select(mark, rows).select_from(mark.outerjoin(rows, sa.true()))
         async with self._engine.connect() as conn:
-            rows = await conn.execute(query)
-            return [
-                UsageRow(row.site_id, row.category, row.period, Decimal(row.quantity), int(row.events))
-                for row in rows
-            ]
+            result = (await conn.execute(query)).all()
+        found = [_row(row) for row in result if row.site_id is not None]
+        return PeriodUsage(found, UsageMark(int(result[0].aggregates), int(result[0].changes)))
+
+    async def mark_before(self, tenant_id: str, period: str) -> UsageMark:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(self._mark(tenant_id, period))).one()
+        return UsageMark(int(row.aggregates), int(row.changes))
 
     async def high_water(self, tenant_id: str, period: str) -> dict[str, Any]:
         table = self._aggregates

@@ -33,13 +33,18 @@ class IssuedInvoiceReader:
         self._engine = engine
         self._invoices = invoice_documents(invoice_schema)
 
+    def _issued_of(self, tenant_id: str) -> sa.ColumnElement[bool]:
+        table = self._invoices
+        return sa.and_(table.c.tenant_id == tenant_id, table.c.kind == "invoice", table.c.status == "issued")
+
+    async def count(self, tenant_id: str) -> int:
+        query = sa.select(sa.func.count()).select_from(self._invoices).where(self._issued_of(tenant_id))
+        async with self._engine.connect() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
     async def issued(self, tenant_id: str) -> list[Invoice]:
         table = self._invoices
-        query = (
-            sa.select(table.c.json_body)
-            .where(table.c.tenant_id == tenant_id, table.c.kind == "invoice", table.c.status == "issued")
-            .order_by(table.c.period)
-        )
+        query = sa.select(table.c.json_body).where(self._issued_of(tenant_id)).order_by(table.c.period)
         async with self._engine.connect() as conn:
             bodies = (await conn.execute(query)).scalars().all()
         return [invoice_from_data(json.loads(bytes(body), parse_float=Decimal)) for body in bodies]

@@ -14,6 +14,7 @@ from rating.records import (
     DashboardSnapshot,
     OutboxMessage,
     TenantState,
+    UsageMark,
 )
 
 
@@ -26,11 +27,46 @@ class UsageRow:
     period: str
     quantity: Decimal
     events: int
+    last_change: int = 0
+    """Sequence value of the row's last update (see UsageMark)."""
+
+
+def usage_mark(rows: list[UsageRow]) -> UsageMark:
+    return UsageMark(len(rows), sum(row.last_change for row in rows))
+
+
+def high_water_of(rows: list[UsageRow]) -> dict[str, Any]:
+    """What a period's aggregates have seen: the same figures as ``UsageReader.high_water``."""
+    return {
+        "last_change": max((row.last_change for row in rows), default=0),
+        "event_count": sum(row.events for row in rows),
+        "aggregates": len(rows),
+    }
+
+
+@dataclass(frozen=True)
+class PeriodUsage:
+    """One period's aggregates and the mark of every earlier period's, read in one statement."""
+
+    rows: list[UsageRow]
+    earlier: UsageMark
 
 
 class UsageReader(Protocol):
     async def usage(self, tenant_id: str, through: str) -> list[UsageRow]:
         """Every aggregate of the tenant for periods up to and including ``through``."""
+        ...
+
+    async def period_usage(self, tenant_id: str, period: str) -> PeriodUsage:
+        """The aggregates of one period, and the mark of the aggregates of the periods before it."""
+        ...
+
+    async def usage_before(self, tenant_id: str, period: str) -> list[UsageRow]:
+        """Every aggregate of the tenant for periods before ``period``."""
+        ...
+
+    async def mark_before(self, tenant_id: str, period: str) -> UsageMark:
+        """The mark of the aggregates of the periods before ``period``."""
         ...
 
     async def high_water(self, tenant_id: str, period: str) -> dict[str, Any]:
@@ -41,6 +77,11 @@ class UsageReader(Protocol):
 class IssuedInvoices(Protocol):
     async def issued(self, tenant_id: str) -> list[Invoice]:
         """The tenant's issued invoices (not credit notes), in period order."""
+        ...
+
+    async def count(self, tenant_id: str) -> int:
+        """How many invoices of the tenant are issued; issued invoices never change, so this
+        identifies the list ``issued`` returns."""
         ...
 
 

@@ -78,12 +78,48 @@ class ClosedPeriod:
 
 
 @dataclass(frozen=True)
+class UsageMark:
+    """Identifies one state of a set of usage aggregates: how many rows and the sum of their
+    change numbers. Ingest gives every insert or update a fresh, larger value of one sequence,
+    so any change to the set (a row added, updated or removed) changes the mark."""
+
+    aggregates: int = 0
+    changes: int = 0
+
+
+@dataclass(frozen=True)
+class RatingBasis:
+    """Everything a period's running charges rest on besides the contract revision and the
+    period's own usage: the tenant's issued invoices (they never change once issued, so their
+    count identifies them) and the aggregates of all earlier periods."""
+
+    issued_invoices: int
+    earlier_usage: UsageMark
+
+    def to_data(self) -> dict[str, int]:
+        return {
+            "issued_invoices": self.issued_invoices,
+            "earlier_aggregates": self.earlier_usage.aggregates,
+            "earlier_changes": self.earlier_usage.changes,
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> RatingBasis:
+        return cls(
+            int(data["issued_invoices"]),
+            UsageMark(int(data["earlier_aggregates"]), int(data["earlier_changes"])),
+        )
+
+
+@dataclass(frozen=True)
 class DashboardSnapshot:
     tenant_id: str
     period: str
     computed_at: datetime
     revision: int
     body: dict[str, Any]
+    basis: RatingBasis | None = None
+    """What the figures were computed from; None (stored before bases were kept) means unknown."""
 
 
 @dataclass(frozen=True)

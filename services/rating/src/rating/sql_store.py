@@ -21,6 +21,7 @@ from rating.records import (
     ConfigRevision,
     DashboardSnapshot,
     OutboxMessage,
+    RatingBasis,
     TenantSettings,
     TenantState,
 )
@@ -195,6 +196,7 @@ class SqlRatingStore:
                         "computed_at": s.computed_at,
                         "revision": s.revision,
                         "body": s.body,
+                        "basis": s.basis.to_data() if s.basis is not None else None,
                     }
                     for s in snapshots
                 ]
@@ -206,6 +208,7 @@ class SqlRatingStore:
                             "computed_at": upsert.excluded.computed_at,
                             "revision": upsert.excluded.revision,
                             "body": upsert.excluded.body,
+                            "basis": upsert.excluded.basis,
                         },
                         # a slower, older computation never replaces a newer figure
                         where=t.dashboard_snapshots.c.computed_at <= upsert.excluded.computed_at,
@@ -236,7 +239,8 @@ class SqlRatingStore:
         if not rows:
             return None
         row = rows[0]
-        return DashboardSnapshot(row.tenant_id, row.period, row.computed_at, row.revision, row.body)
+        basis = RatingBasis.from_data(row.basis) if row.basis is not None else None
+        return DashboardSnapshot(row.tenant_id, row.period, row.computed_at, row.revision, row.body, basis)
 
     async def consumer_offsets(self, group_id: str) -> dict[tuple[str, int], int]:
         query = sa.select(t.consumer_offsets).where(t.consumer_offsets.c.group_id == group_id)

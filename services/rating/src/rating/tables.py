@@ -63,6 +63,7 @@ dashboard_snapshots = sa.Table(
     sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("revision", sa.Integer, nullable=False),
     sa.Column("body", JSONB, nullable=False),
+    sa.Column("basis", JSONB, nullable=True),
 )
 
 consumer_offsets = sa.Table(

@@ -2,8 +2,9 @@
 
 Notifications only say which tenant-periods changed; each is recomputed from the stored
 aggregates. Bursts are coalesced: the set of touched tenant-periods is flushed at most once
-per interval, and each flush stores the snapshots and the consumed offsets in one
-transaction (the offsets committed to Kafka afterwards are informational only).
+per interval (the first notification after a quiet spell at once), and each flush stores the
+snapshots and the consumed offsets in one transaction (the offsets committed to Kafka afterwards
+are informational only).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from rating.ports import RatingStore
 from rating.records import DashboardSnapshot
 
 log = logging.getLogger(__name__)
+IDLE_WAIT_SECONDS = 0.5
+"""How long one poll waits for notifications when nothing is pending (returns early when one arrives)."""
 
 
 def touched_tenant_period(data: Any) -> tuple[str, str]:
@@ -116,10 +119,15 @@ class UsageConsumer:
         self._consumer.subscribe(
             [self._topic], listener=_SeekToStored(self._consumer, self._store, self.refresher)
         )
-        last_flush = time.monotonic()
+        last_flush = time.monotonic() - self._coalesce
         while not stop.is_set():
-            wait = max(0.0, self._coalesce - (time.monotonic() - last_flush))
-            batch = await self._consumer.getmany(timeout_ms=int(max(wait, 0.01) * 1000), max_records=10_000)
+            # Leading edge: a notification after a quiet spell is flushed at once; while flushes
+            # follow each other, the next waits until one interval after the previous one began.
+            if self.refresher.offsets:
+                wait = max(0.0, last_flush + self._coalesce - time.monotonic())
+            else:
+                wait = IDLE_WAIT_SECONDS
+            batch = await self._consumer.getmany(timeout_ms=int(wait * 1000), max_records=10_000)
             for tp, records in batch.items():
                 for record in records:
                     try:
@@ -134,10 +142,9 @@ class UsageConsumer:
                             exc,
                         )
                     self.refresher.note(tp.topic, tp.partition, record.offset, data)
-            if time.monotonic() - last_flush >= self._coalesce:
-                if self.refresher.offsets:
-                    await self._flush()
+            if self.refresher.offsets and time.monotonic() - last_flush >= self._coalesce:
                 last_flush = time.monotonic()
+                await self._flush()
 
     async def _flush(self) -> None:
         """Flush once; on failure keep what was collected and try again at the next interval."""

@@ -84,7 +84,7 @@ class UsageConsumer:
                     timeout_ms=self._max_wait_ms, max_records=self._max_records
                 )
                 records = [record for batch in fetched.values() for record in batch]
-                prepared = self._intake.prepare_kafka(records, self._group) if records else None
+                prepared = await self._intake.prepare_kafka(records, self._group) if records else None
                 if writing is not None and not await writing:
                     return
                 writing = asyncio.create_task(self._write(prepared, stopping)) if prepared else None

@@ -1,0 +1,107 @@
+"""The consumer's two stages really overlap: batch k's write goes on while batch k+1 is prepared."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from aiokafka import TopicPartition
+from ingest_fakes import MemoryLedger, Record, binary, structured, usage_event
+from prometheus_client import CollectorRegistry
+
+from ingest.checking import EventChecker
+from ingest.classification import Classifier
+from ingest.consumer import UsageConsumer
+from ingest.events import UsageEvent
+from ingest.intake import PREPARE_SLICE, Intake, KafkaRecord
+from ingest.ledger_port import LedgerBatch, LedgerOutcome
+from ingest.metrics import IngestMetrics
+from ingest.outbox_messages import OutboxMessage
+from ingest.periods import TenantPeriods
+from ingest.rejections import Reason
+
+TOPIC = "usage.events.v1"
+WRITE_STEPS = 6
+"""Statements of one batch's transaction, each a wait on the database."""
+
+
+@dataclass
+class SteppedLedger(MemoryLedger):
+    """A ledger whose write is a chain of waits, like the statements of one transaction."""
+
+    log: list[tuple[str, int]] = field(default_factory=list)
+
+    async def record(self, batch: LedgerBatch) -> LedgerOutcome:
+        batch_end = max(p.next_offset for p in batch.positions)
+        for _ in range(WRITE_STEPS):
+            self.log.append(("write step", batch_end))
+            await asyncio.sleep(0)
+        return await super().record(batch)
+
+
+class LoggingIntake(Intake):
+    def __init__(self, ledger: SteppedLedger) -> None:
+        super().__init__(
+            EventChecker(Classifier(), TenantPeriods()),
+            ledger,
+            IngestMetrics(CollectorRegistry()),
+            dlq_topic="dlq",
+            max_event_bytes=64 * 1024,
+        )
+        self.log = ledger.log
+
+    def _prepare_slice(
+        self,
+        records: Sequence[KafkaRecord],
+        events: list[UsageEvent],
+        dead: list[OutboxMessage],
+        rejected: Counter[Reason],
+    ) -> None:
+        self.log.append(("prepare slice", records[0].offset))
+        super()._prepare_slice(records, events, dead, rejected)
+
+
+@dataclass
+class ScriptedConsumer:
+    """Hands out the given batches, as aiokafka does from its prefetched buffer, then asks to stop."""
+
+    batches: list[list[Record]]
+    stopping: asyncio.Event
+    committed: list[dict[TopicPartition, int]] = field(default_factory=list)
+
+    async def getmany(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[Record]]:
+        if not self.batches:
+            self.stopping.set()
+            return {}
+        return {TopicPartition(TOPIC, 0): self.batches.pop(0)}
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        self.committed.append(offsets)
+
+    def highwater(self, tp: TopicPartition) -> int | None:
+        return None
+
+
+async def test_the_previous_batch_is_written_while_the_next_one_is_prepared() -> None:
+    size = 3 * PREPARE_SLICE
+    records = [
+        (structured if n % 2 else binary)(usage_event(n), topic=TOPIC, offset=n) for n in range(2 * size)
+    ]
+    ledger = SteppedLedger()
+    stopping = asyncio.Event()
+    kafka = ScriptedConsumer([records[:size], records[size:]], stopping)
+    intake = LoggingIntake(ledger)
+    consumer = UsageConsumer(
+        kafka, intake, IngestMetrics(CollectorRegistry()), group="g", max_records=size, max_wait_ms=10
+    )
+    await consumer.run(stopping)
+
+    second_batch = [i for i, (what, at) in enumerate(ledger.log) if what == "prepare slice" and at >= size]
+    during_second_preparation = ledger.log[second_batch[0] : second_batch[-1]]
+    assert ("write step", size) in during_second_preparation  # the first batch's write advanced
+    writes = [at for what, at in ledger.log if what == "write step"]
+    assert writes == sorted(writes)  # one batch written after the other, in fetch order
+    assert [list(offsets.values()) for offsets in kafka.committed] == [[size], [2 * size]]
+    assert sum(tally.events for tally in ledger.aggregates.values()) == 2 * size

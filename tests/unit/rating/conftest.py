@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rating_fakes import MemoryIssued, MemoryStore, MemoryUsage
+from rating_fakes import MemoryDashboardReads, MemoryIssued, MemoryStore, MemoryUsage
 
 from billing_io.contract_yaml import parse_contract_text
 from rating.clock import FixedClock
@@ -50,7 +50,7 @@ def contracts(store: MemoryStore, clock: FixedClock) -> ContractService:
 def dashboard(
     store: MemoryStore, usage: MemoryUsage, issued: MemoryIssued, clock: FixedClock
 ) -> DashboardService:
-    return DashboardService(store, usage, issued, clock)
+    return DashboardService(store, usage, issued, MemoryDashboardReads(store, usage, issued), clock)
 
 
 @pytest.fixture

@@ -12,12 +12,13 @@ from decimal import Decimal
 from typing import Any
 
 from billing_core import Invoice
-from rating.ports import PeriodUsage, UsageRow, high_water_of, usage_mark
+from rating.ports import PeriodUsage, RefreshInputs, UsageRow, ViewInputs, high_water_of, usage_mark
 from rating.records import (
     ClosedPeriod,
     ConfigRevision,
     DashboardSnapshot,
     OutboxMessage,
+    RatingBasis,
     TenantState,
     UsageMark,
 )
@@ -179,3 +180,29 @@ class MemoryIssued:
 
     async def count(self, tenant_id: str) -> int:
         return len(self.invoices[tenant_id])
+
+
+class MemoryDashboardReads:
+    """The dashboard's reads, answered by the fakes above one after the other."""
+
+    def __init__(self, store: MemoryStore, usage: MemoryUsage, issued: MemoryIssued) -> None:
+        self._store = store
+        self._usage = usage
+        self._issued = issued
+
+    async def refresh_inputs(self, tenant_id: str, period: str) -> RefreshInputs:
+        return RefreshInputs(
+            await self._store.tenant(tenant_id),
+            await self._store.closed_period(tenant_id, period) is not None,
+            await self._usage.period_usage(tenant_id, period),
+            await self._issued.count(tenant_id),
+        )
+
+    async def view_inputs(self, tenant_id: str, period: str) -> ViewInputs:
+        return ViewInputs(
+            await self._store.tenant(tenant_id),
+            await self._store.snapshot(tenant_id, period),
+            RatingBasis(
+                await self._issued.count(tenant_id), await self._usage.mark_before(tenant_id, period)
+            ),
+        )

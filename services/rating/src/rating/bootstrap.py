@@ -24,6 +24,7 @@ from rating.api import RatingApi, install
 from rating.clock import Clock, SystemClock
 from rating.contracts import ContractService
 from rating.dashboard import DashboardService
+from rating.dashboard_reads import SqlDashboardReads
 from rating.ingest_usage import IngestUsageReader
 from rating.issued_invoices import IssuedInvoiceReader
 from rating.outbox_relay import build_outbox_relay
@@ -55,7 +56,7 @@ def build_parts(settings: RatingSettings, clock: Clock | None = None) -> RatingP
     usage = IngestUsageReader(engine, settings.schema_name("ingest"))
     issued = IssuedInvoiceReader(engine, settings.schema_name("invoice"))
     clock = clock or SystemClock()
-    dashboard = DashboardService(store, usage, issued, clock)
+    dashboard = DashboardService(store, usage, issued, SqlDashboardReads(engine, usage, issued), clock)
     api = RatingApi(
         contracts=ContractService(store, clock),
         dashboard=dashboard,

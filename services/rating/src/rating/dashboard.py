@@ -6,7 +6,6 @@ the run from the contract start that ``billing run`` makes, so caps carry as the
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -27,8 +26,8 @@ from rating.dashboard_cache import DashboardCache
 from rating.errors import NotFound
 from rating.incremental_run import RatedPrefix, rate_period, rate_prefix
 from rating.issued_invoices import ledger_before
-from rating.ports import IssuedInvoices, RatingStore, UsageReader, high_water_of, usage_mark
-from rating.records import DashboardSnapshot, RatingBasis, TenantState
+from rating.ports import DashboardReads, IssuedInvoices, RatingStore, UsageReader, high_water_of, usage_mark
+from rating.records import DashboardSnapshot, RatingBasis
 from rating.usage_view import usage_by_period
 
 
@@ -101,38 +100,35 @@ class DashboardService:
         store: RatingStore,
         usage: UsageReader,
         issued: IssuedInvoices,
+        reads: DashboardReads,
         clock: Clock,
         cache: DashboardCache | None = None,
     ) -> None:
         self._store = store
         self._usage = usage
         self._issued = issued
+        self._reads = reads
         self._clock = clock
         self._cache = cache or DashboardCache()
 
-    async def compute(
-        self, tenant_id: str, period: Period, state: TenantState | None = None
-    ) -> DashboardSnapshot:
+    async def compute(self, tenant_id: str, period: Period) -> DashboardSnapshot:
         """Rate one tenant-period now from the stored aggregates."""
-        state, contract = self._cache.contract(state or await self._store.tenant(tenant_id), tenant_id)
+        inputs = await self._reads.refresh_inputs(tenant_id, str(period))
+        state, contract = self._cache.contract(inputs.state, tenant_id)
         now = self._clock.now()
         if period < contract.start_period:
             raise NotFound(
                 f"period {period} is before the contract start {contract.contract_start.isoformat()}",
                 period=str(period),
             )
-        current, issued_count, closed = await asyncio.gather(
-            self._usage.period_usage(tenant_id, str(period)),
-            self._issued.count(tenant_id),
-            self._store.closed_period(tenant_id, str(period)),
-        )
+        current = inputs.usage
         high_water = high_water_of(current.rows)
         status = (
             "closed"
-            if closed is not None
+            if inputs.closed
             else ("open" if period_of(now, contract.timezone) <= period else "ended")
         )
-        basis = RatingBasis(issued_count, current.earlier)
+        basis = RatingBasis(inputs.issued_invoices, current.earlier)
         body: dict[str, Any]
         try:
             prefix = await self._prefix(tenant_id, period, contract, state.revision, basis)
@@ -177,21 +173,18 @@ class DashboardService:
 
     async def basis(self, tenant_id: str, period: Period) -> RatingBasis:
         """The basis a figure for the period would be computed from now."""
-        issued_count, earlier = await asyncio.gather(
-            self._issued.count(tenant_id), self._usage.mark_before(tenant_id, str(period))
-        )
-        return RatingBasis(issued_count, earlier)
+        return (await self._reads.view_inputs(tenant_id, str(period))).basis
 
     async def view(self, tenant_id: str, period: Period | None) -> dict[str, Any]:
         """The stored snapshot, recomputed first when it no longer rests on the current
         configuration, issued invoices or earlier usage (none of which the usage consumer hears of)."""
-        state, contract = self._cache.contract(await self._store.tenant(tenant_id), tenant_id)
         if period is None:
+            _, contract = self._cache.contract(await self._store.tenant(tenant_id), tenant_id)
             period = period_of(self._clock.now(), contract.timezone)
-        snapshot, basis = await asyncio.gather(
-            self._store.snapshot(tenant_id, str(period)), self.basis(tenant_id, period)
-        )
-        if snapshot is None or snapshot.revision != state.revision or snapshot.basis != basis:
-            snapshot = await self.compute(tenant_id, period, state)
+        inputs = await self._reads.view_inputs(tenant_id, str(period))
+        state, _ = self._cache.contract(inputs.state, tenant_id)
+        snapshot = inputs.snapshot
+        if snapshot is None or snapshot.revision != state.revision or snapshot.basis != inputs.basis:
+            snapshot = await self.compute(tenant_id, period)
             await self._store.save_snapshots([snapshot], {}, "")
         return snapshot.body

@@ -7,6 +7,7 @@ see exactly the committed aggregates invoices use.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing_runtime.db import quote_schema
 from billing_runtime.read_models import usage_aggregates
+from rating.autocommit import single_statements
 from rating.ports import PeriodUsage, UsageRow
 from rating.records import UsageMark
 
@@ -25,9 +27,18 @@ def _row(row: Any) -> UsageRow:
     )
 
 
+def mark_of(row: Any) -> UsageMark:
+    return UsageMark(int(row.aggregates), int(row.changes))
+
+
+def period_usage_of(result: Sequence[Any]) -> PeriodUsage:
+    """The answer of ``IngestUsageReader.period_usage_query``."""
+    return PeriodUsage([_row(row) for row in result if row.site_id is not None], mark_of(result[0]))
+
+
 class IngestUsageReader:
     def __init__(self, engine: AsyncEngine, ingest_schema: str) -> None:
-        self._engine = engine
+        self._engine = single_statements(engine)
         quote_schema(ingest_schema)  # refuses anything but a plain identifier, as the engine does
         self._aggregates = usage_aggregates(ingest_schema)
 
@@ -42,7 +53,8 @@ class IngestUsageReader:
             table.c.last_change,
         ).where(*where)
 
-    def _mark(self, tenant_id: str, period: str) -> sa.Select[Any]:
+    def mark_query(self, tenant_id: str, period: str) -> sa.Select[Any]:
+        """The mark of the aggregates of periods before ``period`` (see ``mark_of``)."""
         table = self._aggregates
         return sa.select(
             sa.func.count().label("aggregates"),
@@ -61,22 +73,21 @@ class IngestUsageReader:
         table = self._aggregates
         return await self._fetch(self._rows(table.c.tenant_id == tenant_id, table.c.period < period))
 
-    async def period_usage(self, tenant_id: str, period: str) -> PeriodUsage:
-        # One statement, so the period's rows and the earlier mark come from one snapshot: the mark's
-        # single row, joined to the period's rows (NULLs when the period has none yet).
+    def period_usage_query(self, tenant_id: str, period: str) -> sa.Select[Any]:
+        """The period's rows and the earlier mark in one statement, so both come from one snapshot:
+        the mark's single row joined to the period's rows (NULLs when the period has none yet)."""
         table = self._aggregates
-        mark = self._mark(tenant_id, period).subquery("mark")
+        mark = self.mark_query(tenant_id, period).subquery("mark")
         rows = self._rows(table.c.tenant_id == tenant_id, table.c.period == period).subquery("rows")
-        query = sa.select(mark, rows).select_from(mark.outerjoin(rows, sa.true()))
+        return sa.select(mark, rows).select_from(mark.outerjoin(rows, sa.true()))
+
+    async def period_usage(self, tenant_id: str, period: str) -> PeriodUsage:
         async with self._engine.connect() as conn:
-            result = (await conn.execute(query)).all()
-        found = [_row(row) for row in result if row.site_id is not None]
-        return PeriodUsage(found, UsageMark(int(result[0].aggregates), int(result[0].changes)))
+            return period_usage_of((await conn.execute(self.period_usage_query(tenant_id, period))).all())
 
     async def mark_before(self, tenant_id: str, period: str) -> UsageMark:
         async with self._engine.connect() as conn:
-            row = (await conn.execute(self._mark(tenant_id, period))).one()
-        return UsageMark(int(row.aggregates), int(row.changes))
+            return mark_of((await conn.execute(self.mark_query(tenant_id, period))).one())
 
     async def high_water(self, tenant_id: str, period: str) -> dict[str, Any]:
         table = self._aggregates

@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing_core import BillingLedger, Invoice, Period, invoice_from_data, record_invoice
 from billing_runtime.read_models import invoice_documents
+from rating.autocommit import single_statements
 
 
 def ledger_before(invoices: Iterable[Invoice], period: Period) -> BillingLedger:
@@ -30,17 +32,19 @@ def ledger_before(invoices: Iterable[Invoice], period: Period) -> BillingLedger:
 
 class IssuedInvoiceReader:
     def __init__(self, engine: AsyncEngine, invoice_schema: str) -> None:
-        self._engine = engine
+        self._engine = single_statements(engine)
         self._invoices = invoice_documents(invoice_schema)
 
     def _issued_of(self, tenant_id: str) -> sa.ColumnElement[bool]:
         table = self._invoices
         return sa.and_(table.c.tenant_id == tenant_id, table.c.kind == "invoice", table.c.status == "issued")
 
+    def count_query(self, tenant_id: str) -> sa.Select[Any]:
+        return sa.select(sa.func.count()).select_from(self._invoices).where(self._issued_of(tenant_id))
+
     async def count(self, tenant_id: str) -> int:
-        query = sa.select(sa.func.count()).select_from(self._invoices).where(self._issued_of(tenant_id))
         async with self._engine.connect() as conn:
-            return int((await conn.execute(query)).scalar_one())
+            return int((await conn.execute(self.count_query(tenant_id))).scalar_one())
 
     async def issued(self, tenant_id: str) -> list[Invoice]:
         table = self._invoices

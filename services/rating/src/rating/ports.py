@@ -13,6 +13,7 @@ from rating.records import (
     ConfigRevision,
     DashboardSnapshot,
     OutboxMessage,
+    RatingBasis,
     TenantState,
     UsageMark,
 )
@@ -57,16 +58,8 @@ class UsageReader(Protocol):
         """Every aggregate of the tenant for periods up to and including ``through``."""
         ...
 
-    async def period_usage(self, tenant_id: str, period: str) -> PeriodUsage:
-        """The aggregates of one period, and the mark of the aggregates of the periods before it."""
-        ...
-
     async def usage_before(self, tenant_id: str, period: str) -> list[UsageRow]:
         """Every aggregate of the tenant for periods before ``period``."""
-        ...
-
-    async def mark_before(self, tenant_id: str, period: str) -> UsageMark:
-        """The mark of the aggregates of the periods before ``period``."""
         ...
 
     async def high_water(self, tenant_id: str, period: str) -> dict[str, Any]:
@@ -77,11 +70,6 @@ class UsageReader(Protocol):
 class IssuedInvoices(Protocol):
     async def issued(self, tenant_id: str) -> list[Invoice]:
         """The tenant's issued invoices (not credit notes), in period order."""
-        ...
-
-    async def count(self, tenant_id: str) -> int:
-        """How many invoices of the tenant are issued; issued invoices never change, so this
-        identifies the list ``issued`` returns."""
         ...
 
 
@@ -123,3 +111,31 @@ class RatingStore(Protocol):
     async def snapshot(self, tenant_id: str, period: str) -> DashboardSnapshot | None: ...
 
     async def consumer_offsets(self, group_id: str) -> dict[tuple[str, int], int]: ...
+
+
+@dataclass(frozen=True)
+class RefreshInputs:
+    """What a dashboard refresh reads of one tenant-period. ``issued_invoices`` is the count of the
+    tenant's issued invoices: they never change once issued, so the count identifies the list."""
+
+    state: TenantState | None
+    closed: bool
+    usage: PeriodUsage
+    issued_invoices: int
+
+
+@dataclass(frozen=True)
+class ViewInputs:
+    """What a dashboard view reads to tell whether the stored snapshot still holds."""
+
+    state: TenantState | None
+    snapshot: DashboardSnapshot | None
+    basis: RatingBasis
+
+
+class DashboardReads(Protocol):
+    """The reads of one refresh or view, together (one connection in SQL)."""
+
+    async def refresh_inputs(self, tenant_id: str, period: str) -> RefreshInputs: ...
+
+    async def view_inputs(self, tenant_id: str, period: str) -> ViewInputs: ...

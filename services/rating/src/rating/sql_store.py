@@ -7,7 +7,7 @@ after the other, each seeing the other's result.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rating import tables as t
+from rating.autocommit import single_statements
 from rating.records import (
     ClosedPeriod,
     ConfigRevision,
@@ -35,6 +36,32 @@ def _state(row: Any) -> TenantState:
         settings=TenantSettings.from_data(row.settings),
         onboarded_at=row.onboarded_at,
     )
+
+
+def state_of(rows: Sequence[Any]) -> TenantState | None:
+    return _state(rows[0]) if rows else None
+
+
+def tenant_query(tenant_id: str) -> sa.Select[Any]:
+    return sa.select(t.tenants).where(t.tenants.c.tenant_id == tenant_id)
+
+
+def snapshot_query(tenant_id: str, period: str) -> sa.Select[Any]:
+    table = t.dashboard_snapshots
+    return sa.select(table).where(table.c.tenant_id == tenant_id, table.c.period == period)
+
+
+def snapshot_of(rows: Sequence[Any]) -> DashboardSnapshot | None:
+    if not rows:
+        return None
+    row = rows[0]
+    basis = RatingBasis.from_data(row.basis) if row.basis is not None else None
+    return DashboardSnapshot(row.tenant_id, row.period, row.computed_at, row.revision, row.body, basis)
+
+
+def closed_query(tenant_id: str, period: str) -> sa.Select[Any]:
+    table = t.closed_periods
+    return sa.select(table).where(table.c.tenant_id == tenant_id, table.c.period == period)
 
 
 def _closed(row: Any) -> ClosedPeriod:
@@ -128,6 +155,7 @@ class SqlTenantTransaction:
 class SqlRatingStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._single = single_statements(engine)
 
     @asynccontextmanager
     async def tenant_transaction(self, tenant_id: str) -> AsyncIterator[SqlTenantTransaction]:
@@ -140,12 +168,11 @@ class SqlRatingStore:
             yield SqlTenantTransaction(conn, tenant_id)
 
     async def _all(self, query: Any) -> list[Any]:
-        async with self._engine.connect() as conn:
+        async with self._single.connect() as conn:
             return list((await conn.execute(query)).all())
 
     async def tenant(self, tenant_id: str) -> TenantState | None:
-        rows = await self._all(sa.select(t.tenants).where(t.tenants.c.tenant_id == tenant_id))
-        return _state(rows[0]) if rows else None
+        return state_of(await self._all(tenant_query(tenant_id)))
 
     async def tenants(self) -> list[TenantState]:
         return [_state(row) for row in await self._all(sa.select(t.tenants).order_by(t.tenants.c.tenant_id))]
@@ -178,69 +205,66 @@ class SqlRatingStore:
         return sorted(row.period for row in await self._all(query))
 
     async def closed_period(self, tenant_id: str, period: str) -> ClosedPeriod | None:
-        query = sa.select(t.closed_periods).where(
-            t.closed_periods.c.tenant_id == tenant_id, t.closed_periods.c.period == period
-        )
-        rows = await self._all(query)
+        rows = await self._all(closed_query(tenant_id, period))
         return _closed(rows[0]) if rows else None
 
     async def save_snapshots(
         self, snapshots: list[DashboardSnapshot], offsets: dict[tuple[str, int], int], group_id: str
     ) -> None:
-        async with self._engine.begin() as conn:
-            if snapshots:
-                rows = [
-                    {
-                        "tenant_id": s.tenant_id,
-                        "period": s.period,
-                        "computed_at": s.computed_at,
-                        "revision": s.revision,
-                        "body": s.body,
-                        "basis": s.basis.to_data() if s.basis is not None else None,
-                    }
-                    for s in snapshots
-                ]
-                upsert = insert(t.dashboard_snapshots).values(rows)
-                await conn.execute(
-                    upsert.on_conflict_do_update(
-                        index_elements=[t.dashboard_snapshots.c.tenant_id, t.dashboard_snapshots.c.period],
-                        set_={
-                            "computed_at": upsert.excluded.computed_at,
-                            "revision": upsert.excluded.revision,
-                            "body": upsert.excluded.body,
-                            "basis": upsert.excluded.basis,
-                        },
-                        # a slower, older computation never replaces a newer figure
-                        where=t.dashboard_snapshots.c.computed_at <= upsert.excluded.computed_at,
-                    )
+        # One statement (the snapshots' upsert a CTE of the offsets' one) is atomic on its own.
+        statements: list[Any] = []
+        if snapshots:
+            rows = [
+                {
+                    "tenant_id": s.tenant_id,
+                    "period": s.period,
+                    "computed_at": s.computed_at,
+                    "revision": s.revision,
+                    "body": s.body,
+                    "basis": s.basis.to_data() if s.basis is not None else None,
+                }
+                for s in snapshots
+            ]
+            upsert = insert(t.dashboard_snapshots).values(rows)
+            statements.append(
+                upsert.on_conflict_do_update(
+                    index_elements=[t.dashboard_snapshots.c.tenant_id, t.dashboard_snapshots.c.period],
+                    set_={
+                        "computed_at": upsert.excluded.computed_at,
+                        "revision": upsert.excluded.revision,
+                        "body": upsert.excluded.body,
+                        "basis": upsert.excluded.basis,
+                    },
+                    # a slower, older computation never replaces a newer figure
+                    where=t.dashboard_snapshots.c.computed_at <= upsert.excluded.computed_at,
                 )
-            if offsets:
-                rows = [
-                    {"group_id": group_id, "topic": topic, "partition": partition, "next_offset": offset}
-                    for (topic, partition), offset in offsets.items()
-                ]
-                upsert = insert(t.consumer_offsets).values(rows)
-                await conn.execute(
-                    upsert.on_conflict_do_update(
-                        index_elements=[
-                            t.consumer_offsets.c.group_id,
-                            t.consumer_offsets.c.topic,
-                            t.consumer_offsets.c.partition,
-                        ],
-                        set_={"next_offset": upsert.excluded.next_offset},
-                    )
+            )
+        if offsets:
+            rows = [
+                {"group_id": group_id, "topic": topic, "partition": partition, "next_offset": offset}
+                for (topic, partition), offset in offsets.items()
+            ]
+            upsert = insert(t.consumer_offsets).values(rows)
+            statements.append(
+                upsert.on_conflict_do_update(
+                    index_elements=[
+                        t.consumer_offsets.c.group_id,
+                        t.consumer_offsets.c.topic,
+                        t.consumer_offsets.c.partition,
+                    ],
+                    set_={"next_offset": upsert.excluded.next_offset},
                 )
+            )
+        if not statements:
+            return
+        statement = statements[-1]
+        if len(statements) == 2:
+            statement = statement.add_cte(statements[0].cte("saved_snapshots"))
+        async with self._single.connect() as conn:
+            await conn.execute(statement)
 
     async def snapshot(self, tenant_id: str, period: str) -> DashboardSnapshot | None:
-        query = sa.select(t.dashboard_snapshots).where(
-            t.dashboard_snapshots.c.tenant_id == tenant_id, t.dashboard_snapshots.c.period == period
-        )
-        rows = await self._all(query)
-        if not rows:
-            return None
-        row = rows[0]
-        basis = RatingBasis.from_data(row.basis) if row.basis is not None else None
-        return DashboardSnapshot(row.tenant_id, row.period, row.computed_at, row.revision, row.body, basis)
+        return snapshot_of(await self._all(snapshot_query(tenant_id, period)))
 
     async def consumer_offsets(self, group_id: str) -> dict[tuple[str, int], int]:
         query = sa.select(t.consumer_offsets).where(t.consumer_offsets.c.group_id == group_id)

@@ -114,6 +114,14 @@ class UsageConsumer:
         self._recompute = Histogram(
             "rating_dashboard_flush_seconds", "Time to recompute and store a flush", registry=metrics
         )
+        self._age = Histogram(
+            "rating_dashboard_notification_age_seconds",
+            "From the oldest notification of a flush being produced to the flush being stored",
+            registry=metrics,
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.5, 5.0),
+        )
+        self._oldest: float | None = None
+        """Producer timestamp (s) of the oldest notification not yet flushed."""
 
     async def run(self, stop: asyncio.Event) -> None:
         self._consumer.subscribe(
@@ -142,6 +150,8 @@ class UsageConsumer:
                             exc,
                         )
                     self.refresher.note(tp.topic, tp.partition, record.offset, data)
+                    produced = record.timestamp / 1000
+                    self._oldest = produced if self._oldest is None else min(self._oldest, produced)
             if self.refresher.offsets and time.monotonic() - last_flush >= self._coalesce:
                 last_flush = time.monotonic()
                 await self._flush()
@@ -156,6 +166,9 @@ class UsageConsumer:
             log.exception("dashboard flush failed; retrying")
             return
         self._recompute.observe(time.perf_counter() - started)
+        if self._oldest is not None:
+            self._age.observe(max(0.0, time.time() - self._oldest))
+            self._oldest = None
         self._flushes.inc()
         await self._commit_informational(offsets)
 

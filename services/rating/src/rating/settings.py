@@ -10,8 +10,9 @@ from billing_runtime.settings import ServiceSettings
 class RatingSettings(ServiceSettings):
     http_port: int = Field(default=8102, ge=1, le=65535)
     rating_consumer_group: str = "rating-dashboard"
-    rating_coalesce_seconds: float = Field(default=0.15, gt=0, le=5)
-    """A tenant-period is recomputed at most once per this interval however many updates arrive."""
+    rating_coalesce_seconds: float = Field(default=0.1, gt=0, le=5)
+    """Flushes begin at least this far apart however many updates arrive (the first after a quiet
+    spell at once); a flush that takes longer simply gathers more for the next one."""
     rating_scheduler_interval_seconds: float = Field(default=60.0, gt=0)
     rating_outbox_interval_seconds: float = Field(default=0.2, gt=0)
     rating_run_consumer: bool = True

@@ -135,26 +135,24 @@ class UsageConsumer:
                 wait = max(0.0, last_flush + self._coalesce - time.monotonic())
             else:
                 wait = IDLE_WAIT_SECONDS
-            batch = await self._consumer.getmany(timeout_ms=int(wait * 1000), max_records=10_000)
-            for tp, records in batch.items():
-                for record in records:
-                    try:
-                        data = decode_record(record).get_data()
-                    except CloudEventDecodeError as exc:
-                        data = None
-                        log.warning(
-                            "undecodable notification at %s/%d@%d: %s",
-                            tp.topic,
-                            tp.partition,
-                            record.offset,
-                            exc,
-                        )
-                    self.refresher.note(tp.topic, tp.partition, record.offset, data)
-                    produced = record.timestamp / 1000
-                    self._oldest = produced if self._oldest is None else min(self._oldest, produced)
+            self._take(await self._consumer.getmany(timeout_ms=int(wait * 1000), max_records=10_000))
             if self.refresher.offsets and time.monotonic() - last_flush >= self._coalesce:
                 last_flush = time.monotonic()
                 await self._flush()
+
+    def _take(self, batch: dict[TopicPartition, list[Any]]) -> None:
+        for tp, records in batch.items():
+            for record in records:
+                try:
+                    data = decode_record(record).get_data()
+                except CloudEventDecodeError as exc:
+                    data = None
+                    log.warning(
+                        "undecodable notification at %s/%d@%d: %s", tp.topic, tp.partition, record.offset, exc
+                    )
+                self.refresher.note(tp.topic, tp.partition, record.offset, data)
+                produced = record.timestamp / 1000
+                self._oldest = produced if self._oldest is None else min(self._oldest, produced)
 
     async def _flush(self) -> None:
         """Flush once; on failure keep what was collected and try again at the next interval."""

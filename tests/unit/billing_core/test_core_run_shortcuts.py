@@ -12,6 +12,7 @@ import pytest
 from core_builders import D, usage
 
 from billing_core import (
+    CURRENCIES,
     BillingLedger,
     Contract,
     Period,
@@ -20,6 +21,7 @@ from billing_core import (
     UsageKey,
     format_quantity,
     parse_contract,
+    prorate,
     rate_run_with_ledger,
     record_invoice,
     terms_for,
@@ -162,3 +164,15 @@ def test_printing_a_quantity_equals_the_normalised_plain_form(text: str) -> None
     quantity = Decimal(text)
     expected = "0" if quantity == 0 else format(quantity.normalize(Context(prec=200)), "f")
     assert format_quantity(quantity) == expected
+
+
+@pytest.mark.parametrize("currency", ["USD", "JPY"])
+@pytest.mark.parametrize("amount", ["500", "499.995", "0.005", "1234.56789", "0", "0.004999"])
+def test_prorating_a_whole_period_rounds_like_the_exact_ratio(currency: str, amount: str) -> None:
+    money = CURRENCIES[currency]
+    for days in (28, 30, 31):
+        whole = prorate(D(amount), days, days, money)
+        # The general path on the same ratio, written as a fraction that is not 1/1.
+        via_ratio = prorate(D(amount) * 2, days, 2 * days, money)
+        assert whole == via_ratio
+        assert whole.as_tuple() == via_ratio.as_tuple()

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 from .money import exact_add, exact_sum
 from .periods import Period
@@ -39,10 +39,13 @@ LINE_KINDS: tuple[LineKind, ...] = (USAGE, MINIMUM_SHORTFALL, PRIOR_PERIOD_ADJUS
 # through object.__setattr__, which was most of the cost of rating a large tenant.
 
 
-@dataclass(frozen=True, init=False)
-class Line:
+class Line(NamedTuple):
     """One invoice line. Adjustment lines name the period they correct and its contract year;
-    cap credit lines name the contract year they cap. A shortfall adjustment has no category."""
+    cap credit lines name the contract year they cap. A shortfall adjustment has no category.
+
+    A named tuple: immutable, and built by one C call, which matters at one line per site,
+    category and period of a large tenant's year.
+    """
 
     kind: LineKind
     amount: Decimal
@@ -53,29 +56,6 @@ class Line:
     unit_price: Decimal | None = None
     period: Period | None = None
     contract_year: str | None = None
-
-    def __init__(
-        self,
-        kind: LineKind,
-        amount: Decimal,
-        billed: bool,
-        explanation: str,
-        category: str | None = None,
-        quantity: Decimal | None = None,
-        unit_price: Decimal | None = None,
-        period: Period | None = None,
-        contract_year: str | None = None,
-    ) -> None:
-        fields = self.__dict__
-        fields["kind"] = kind
-        fields["amount"] = amount
-        fields["billed"] = billed
-        fields["explanation"] = explanation
-        fields["category"] = category
-        fields["quantity"] = quantity
-        fields["unit_price"] = unit_price
-        fields["period"] = period
-        fields["contract_year"] = contract_year
 
 
 @dataclass(frozen=True, init=False)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Union
+from typing import NamedTuple, Union
 
 from .invoice import CAP_CREDIT, MINIMUM_SHORTFALL, PRIOR_PERIOD_ADJUSTMENT, Invoice
 from .money import exact_add, exact_sum
@@ -42,6 +42,23 @@ class PeriodCharges:
 
 
 _NO_CHARGES = PeriodCharges()
+
+
+class RatedCharges(NamedTuple):
+    """What a site's own-period lines bill, as rating computed them, so that recording an
+    invoice of a run need not walk its lines again. Only for a section whose lines are the
+    site's own usage and shortfall lines and at most a cap credit of the same contract year."""
+
+    amounts: Mapping[str, Decimal]
+    """Billed usage amount per category."""
+    quantities: Mapping[str, Decimal]
+    """Quantity behind each billed usage amount."""
+    shortfall: Decimal | None
+    """The shortfall line's amount, None when there is none."""
+    billed: Decimal
+    """Sum of the section's billed lines (all of them count towards the period's contract year)."""
+    billed_any: bool
+    """Whether the section has a billed line at all."""
 
 
 def _charges_owning(
@@ -132,9 +149,11 @@ class LedgerBuilder:
         fields["unbillable"] = MappingProxyType(self.unbillable)
         return ledger
 
-    def record(self, invoice: Invoice) -> None:
+    def record(self, invoice: Invoice, rated: Mapping[str, RatedCharges] | None = None) -> None:
         """Add an issued invoice (see ``record_invoice``); refuses a period invoiced twice.
 
+        ``rated`` holds, for some sites, the charges rating computed for their sections (see
+        ``RatedCharges``); the lines of those sections are then only summed, not walked by kind.
         A refused invoice may leave part of itself behind: discard the builder after an error.
         """
         if self._frozen:
@@ -161,6 +180,10 @@ class LedgerBuilder:
             own_label = section.contract_year
             if own_label not in starts:
                 year_start(own_label, site, "")
+            summary = rated.get(site) if rated is not None else None
+            if summary is not None:
+                self._record_rated(site, invoice.period, starts[own_label], summary)
+                continue
             # Billed amounts per contract year label, in order of first appearance (labels and
             # year starts correspond one to one); the invoiced period's own year is summed in
             # own_sum, the usual case, and placed in by_year at the end.
@@ -216,6 +239,32 @@ class LedgerBuilder:
             key3 = (item.site, item.category, item.period)
             unbillable[key3] = add(unbillable.get(key3, _ZERO), item.quantity)
         self.invoiced[invoice.period] = invoice.number
+
+    def _record_rated(self, site: str, period: Period, year: Period, summary: RatedCharges) -> None:
+        """The entries the line walk makes for such a section, taken from rating's own figures
+        (equal in value: the same exact sums, possibly with other trailing zeros)."""
+        if not summary.billed_any:
+            return
+        key = (site, period)
+        add = exact_sum
+        if summary.amounts or summary.shortfall is not None:
+            previous = self.charges.get(key, _NO_CHARGES)
+            shortfall = _ZERO if summary.shortfall is None else summary.shortfall
+            if previous is _NO_CHARGES:  # always so in a run: the period is being invoiced now
+                self.charges[key] = _charges_owning(
+                    dict(summary.amounts), shortfall, dict(summary.quantities)
+                )
+            else:
+                amounts = dict(previous.amounts)
+                for category, amount in summary.amounts.items():
+                    amounts[category] = add(amounts.get(category, _ZERO), amount)
+                quantities = dict(previous.quantities)
+                for category, quantity in summary.quantities.items():
+                    quantities[category] = add(quantities.get(category, _ZERO), quantity)
+                self.charges[key] = _charges_owning(amounts, add(previous.shortfall, shortfall), quantities)
+        billed = self.billed
+        year_key = (site, year)
+        billed[year_key] = add(billed.get(year_key, _ZERO), summary.billed)
 
     def _touch(
         self,

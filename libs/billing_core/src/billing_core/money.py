@@ -117,6 +117,8 @@ def prorate(amount: Decimal, numerator: int, denominator: int, currency: Currenc
     """round(amount × numerator / denominator), half-up, computed on exact integers (no double rounding)."""
     if denominator <= 0:
         raise ValueError("proration denominator must be positive")
+    if numerator == denominator:  # a whole period: the same half-up rounding, without the ratio
+        return amount.quantize(currency.quantum, ROUND_HALF_UP, _WIDE)
     top, bottom = (
         _EXACT.multiply(amount, numerator).scaleb(currency.minor_units, context=_EXACT).as_integer_ratio()
     )
@@ -139,21 +141,15 @@ def format_amount(amount: Decimal, currency: Currency) -> str:
 def format_quantity(quantity: Decimal) -> str:
     """A plain decimal string without exponent or trailing zeros ("300", "0.5")."""
     text = str(quantity)
-    # For a positive number of at least 1, str() already gives the plain form unless it uses
-    # an exponent or keeps trailing fractional zeros (the common case is a hot path).
-    if (
-        text[0] in _NONZERO_DIGITS
-        and "E" not in text
-        and len(text) <= _PLAIN_LIMIT
-        and (text[-1] != "0" or "." not in text)
-    ):
-        return text
+    # Without an exponent, str() of a non-negative number is already positional: only its
+    # trailing fractional zeros (and then a bare point) need to go. This is a hot path.
+    if "E" not in text and text[0] != "-" and len(text) <= _PLAIN_LIMIT:
+        return text.rstrip("0").rstrip(".") if "." in text else text
     if quantity == 0:
         return "0"
     return format(quantity.normalize(context=_WIDE), "f")
 
 
-_NONZERO_DIGITS = frozenset("123456789")
 _PLAIN_LIMIT = 150
 """Longer texts take the normalising path, which is what rounds beyond _WIDE's precision."""
 

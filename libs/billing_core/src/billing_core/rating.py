@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from operator import attrgetter
 from types import MappingProxyType
 
 from .collector import collector_paused
@@ -26,7 +27,7 @@ from .invoice import (
     SiteSection,
     UnbillableUsage,
 )
-from .ledger import BillingLedger, LedgerBuilder, LedgerView
+from .ledger import BillingLedger, LedgerBuilder, LedgerView, RatedCharges
 from .money import (
     Currency,
     exact_add,
@@ -56,6 +57,8 @@ class SitePeriodRating:
     """Billed usage amount per category (disabled categories are absent)."""
     shortfall: Decimal = Decimal(0)
     event_count: int = 0
+    quantities: Mapping[str, Decimal] = field(default_factory=dict)
+    """Quantity behind each billed category amount."""
 
     def __init__(
         self,
@@ -66,8 +69,18 @@ class SitePeriodRating:
         amounts: Mapping[str, Decimal] | None = None,
         shortfall: Decimal = Decimal(0),
         event_count: int = 0,
+        quantities: Mapping[str, Decimal] | None = None,
     ) -> None:
         # Written out (not generated) for speed: one of these is built per site and period.
+        if quantities is None:
+            quantities = {
+                line.category: line.quantity
+                for line in lines
+                if line.kind == USAGE
+                and line.billed
+                and line.category is not None
+                and line.quantity is not None
+            }
         fields = self.__dict__
         fields["site"] = site
         fields["period"] = period
@@ -76,19 +89,11 @@ class SitePeriodRating:
         fields["amounts"] = MappingProxyType(dict(amounts or {}))
         fields["shortfall"] = shortfall
         fields["event_count"] = event_count
+        fields["quantities"] = MappingProxyType(dict(quantities))
 
     @property
     def pre_cap(self) -> Decimal:
         return exact_add(self.shortfall, *self.amounts.values())
-
-    @property
-    def quantities(self) -> dict[str, Decimal]:
-        """Quantity behind each billed category amount."""
-        return {
-            line.category: line.quantity
-            for line in self.lines
-            if line.kind == USAGE and line.billed and line.category is not None and line.quantity is not None
-        }
 
 
 class _Priced:
@@ -101,9 +106,11 @@ class _Priced:
     def __init__(self, terms: Terms, currency: Currency) -> None:
         self.terms = terms
         self.disabled = terms.disabled
+        # Disabled categories are left out, so one lookup per line finds a billable rate.
         self.prices = {
             category: (rate, " × " + format_unit_price(rate, currency))
             for category, rate in terms.rates.items()
+            if category not in terms.disabled
         }
 
 
@@ -252,30 +259,56 @@ def _rate_site(
 def _rate_known_site(
     pricing: _Pricing, site: Site, period: Period, facts: _PeriodFacts, usage: Mapping[str, UsageAggregate]
 ) -> SitePeriodRating | None:
-    contract, currency, site_id = pricing.contract, pricing.currency, site.id
+    currency, site_id = pricing.currency, site.id
     priced = pricing.priced(site_id, period, facts)
     if priced is None:
         return None
     active = _active_days(site, facts)
     if not active:
         return None
+    terms = priced.terms
+    lines, amounts, quantities = _usage_lines(pricing, site_id, period, priced, sorted(usage.items()))
+    events = sum(map(_events_of, usage.values()))
+    shortfall = pricing.zero
+    if terms.minimum is not None:
+        shortfall, line = _shortfall(terms, amounts, currency, active, facts.days)
+        if line is not None:
+            lines.append(line)
+    return _site_rating(site_id, period, terms, tuple(lines), amounts, shortfall, events, quantities)
+
+
+def _usage_lines(
+    pricing: _Pricing, site_id: str, period: Period, priced: _Priced, items: list[tuple[str, UsageAggregate]]
+) -> tuple[list[Line], dict[str, Decimal], dict[str, Decimal]]:
+    """Usage lines in category order, with the billed amounts and their quantities per category."""
+    contract, currency, zero = pricing.contract, pricing.currency, pricing.zero
     terms, prices, disabled = priced.terms, priced.prices, priced.disabled
-    zero = pricing.zero
     lines: list[Line] = []
     append = lines.append
     amounts: dict[str, Decimal] = {}
-    events = 0
-    for category in sorted(usage):
-        aggregate = usage[category]
-        events += aggregate.events
+    quantities: dict[str, Decimal] = {}
+    for category, aggregate in items:
         quantity = aggregate.quantity
-        if category in disabled:
-            append(
-                Line(USAGE, zero, False, "category disabled", category, quantity, terms.rates.get(category))
-            )
-            continue
         price = prices.get(category)
         if price is None:
+            if category in disabled:
+                append(
+                    _new_line(
+                        Line,
+                        (
+                            USAGE,
+                            zero,
+                            False,
+                            "category disabled",
+                            category,
+                            quantity,
+                            terms.rates.get(category),
+                            None,
+                            None,
+                        ),
+                    )
+                )
+                continue
             raise RatingError(
                 f"tenant {contract.tenant}, site {site_id}, period {period}: "
                 f"category {category!r} has usage ({format_quantity(quantity)}) but no rate",
@@ -286,13 +319,55 @@ def _rate_known_site(
             )
         rate, times_price = price
         amount = amounts[category] = line_amount(quantity, rate, currency)
-        append(Line(USAGE, amount, True, format_quantity(quantity) + times_price, category, quantity, rate))
-    shortfall = zero
-    if terms.minimum is not None:
-        shortfall, line = _shortfall(terms, amounts, currency, active, facts.days)
-        if line is not None:
-            lines.append(line)
-    return SitePeriodRating(site_id, period, terms, tuple(lines), amounts, shortfall, events)
+        quantities[category] = quantity
+        append(
+            _new_line(
+                Line,
+                (
+                    USAGE,
+                    amount,
+                    True,
+                    format_quantity(quantity) + times_price,
+                    category,
+                    quantity,
+                    rate,
+                    None,
+                    None,
+                ),
+            )
+        )
+    return lines, amounts, quantities
+
+
+_events_of = attrgetter("events")
+
+
+def _site_rating(
+    site: str,
+    period: Period,
+    terms: Terms,
+    lines: tuple[Line, ...],
+    amounts: dict[str, Decimal],
+    shortfall: Decimal,
+    event_count: int,
+    quantities: dict[str, Decimal],
+) -> SitePeriodRating:
+    """A SitePeriodRating over dicts nobody else holds, without its constructor's defensive copies."""
+    rating = object.__new__(SitePeriodRating)
+    fields = rating.__dict__
+    fields["site"] = site
+    fields["period"] = period
+    fields["terms"] = terms
+    fields["lines"] = lines
+    fields["amounts"] = MappingProxyType(amounts)
+    fields["shortfall"] = shortfall
+    fields["event_count"] = event_count
+    fields["quantities"] = MappingProxyType(quantities)
+    return rating
+
+
+_new_line = tuple.__new__
+"""Builds a Line from all nine fields at C speed (Line's own constructor resolves defaults in Python)."""
 
 
 def _shortfall(
@@ -407,9 +482,12 @@ def _site_section(
     period: Period,
     ledger: LedgerView,
     revisit: Iterable[Period],
-) -> tuple[SiteSection | None, list[UnbillableUsage], int]:
+    facts: _PeriodFacts,
+) -> tuple[SiteSection | None, list[UnbillableUsage], int, RatedCharges | None]:
+    """The site's section, its unbillable usage, its distinct events, and (when the section holds
+    only the period's own lines) the charges for the ledger, read off the rating. ``facts`` are
+    the period's."""
     currency = pricing.currency
-    facts = pricing.facts(period)
     current_usage = facts.usage.get(site.id, _NO_USAGE)
     known = pricing.contract.site(site.id)
     rating = None if known is None else _rate_known_site(pricing, known, period, facts, current_usage)
@@ -455,7 +533,7 @@ def _site_section(
         if credit is not None:
             lines.append(credit)
     if not lines and not (terms is not None and _active_days(site, facts)):
-        return None, unbillable, 0
+        return None, unbillable, 0, None
     billed_to_date = exact_add(billed_before, pre_cap, own_credit.amount if own_credit else Decimal(0))
     section = SiteSection(
         site=site.id,
@@ -465,7 +543,19 @@ def _site_section(
         billed_to_date=billed_to_date,
         cap_remaining=max(currency.zero(), cap - billed_to_date) if cap is not None else None,
     )
-    return section, unbillable, rating.event_count if rating else 0
+    if rating is None:
+        return section, unbillable, 0, None
+    charges = None
+    if len(own_lines) == len(rating.lines) and not earlier_years:
+        shortfall = rating.shortfall if rating.shortfall != 0 else None
+        charges = RatedCharges(
+            rating.amounts,
+            rating.quantities,
+            shortfall,
+            exact_sum(pre_cap, own_credit.amount) if own_credit else pre_cap,
+            bool(rating.amounts) or shortfall is not None,
+        )
+    return section, unbillable, rating.event_count, charges
 
 
 def _rate_invoice(
@@ -478,7 +568,8 @@ def _rate_invoice(
     status: str,
     issue_date: date | None,
     due_date: date | None,
-) -> Invoice:
+) -> tuple[Invoice, dict[str, RatedCharges]]:
+    """The invoice, and the charges of the sections the ledger can take from rating directly."""
     contract = pricing.contract
     if ledger.is_invoiced(period):
         raise ValueError(f"period {period} is already invoiced ({ledger.invoiced[period]})")
@@ -496,10 +587,16 @@ def _rate_invoice(
     sections: list[SiteSection] = []
     unbillable: list[UnbillableUsage] = []
     events = 0
+    rated: dict[str, RatedCharges] = {}
+    facts = pricing.facts(period)
     for site in contract.sites:
-        section, site_unbillable, site_events = _site_section(pricing, site, period, ledger, revisit)
+        section, site_unbillable, site_events, charges = _site_section(
+            pricing, site, period, ledger, revisit, facts
+        )
         if section is not None:
             sections.append(section)
+            if charges is not None:
+                rated[site.id] = charges
         unbillable += site_unbillable
         events += site_events
     for when in [period, *revisit]:
@@ -511,7 +608,7 @@ def _rate_invoice(
                 ]
             else:
                 unbillable += _late_unbillable(pricing, site_id, when, ledger, "unknown site")
-    return Invoice(
+    invoice = Invoice(
         number=number,
         tenant=contract.tenant,
         period=period,
@@ -524,6 +621,7 @@ def _rate_invoice(
         event_count=events,
         contract_year=pricing.facts(period).label,
     )
+    return invoice, rated
 
 
 def rate_invoice(
@@ -546,7 +644,7 @@ def rate_invoice(
     The ledger supplies each site's contract-year billed so far.
     The caller records the invoice with ``record_invoice`` once it is issued.
     """
-    return _rate_invoice(
+    invoice, _rated = _rate_invoice(
         _Pricing(contract, usage),
         period,
         usage,
@@ -557,6 +655,7 @@ def rate_invoice(
         issue_date,
         due_date,
     )
+    return invoice
 
 
 def rate_run_with_ledger(
@@ -587,10 +686,10 @@ def rate_run_with_ledger(
                     if number_for
                     else f"{contract.tenant.upper()}-{period}"
                 )
-                invoice = _rate_invoice(
+                invoice, rated = _rate_invoice(
                     pricing, period, usage_by_period, state, frozenset(settled), number, status, None, None
                 )
-                state.record(invoice)
+                state.record(invoice, rated)
                 invoices.append(invoice)
                 if on_invoice is not None:
                     on_invoice(invoice)

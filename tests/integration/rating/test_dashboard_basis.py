@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from rating_it_support import contract_yaml
 
 from billing_core import Period, invoice_to_data, rate_run, rate_run_with_ledger
 from billing_runtime.db import create_engine
+from rating.dashboard_reads import SqlDashboardReads
 from rating.issued_invoices import IssuedInvoiceReader, ledger_before
 from rating.records import RatingBasis, UsageMark
 from rating.usage_view import usage_by_period
@@ -125,17 +127,22 @@ async def test_late_earlier_usage_and_new_invoices_reach_the_next_view(client, a
     )
 
 
-async def test_period_usage_reads_rows_and_the_earlier_mark_in_one_statement(app, rating_settings):
-    usage = app.state.parts.usage
-    empty = await usage.period_usage("t_mark", "2026-05")
-    assert empty.rows == [] and empty.earlier == UsageMark(0, 0)
+async def test_a_refresh_reads_the_period_and_the_earlier_mark_in_one_statement(app, rating_settings):
+    parts = app.state.parts
+    issued = IssuedInvoiceReader(parts.engine, rating_settings.schema_name("invoice"))
+    reads = SqlDashboardReads(parts.engine, parts.usage, issued)
+    empty = await reads.refresh_inputs("t_mark", "2026-05")
+    assert empty.state is None and not empty.closed and empty.issued_invoices == 0
+    assert empty.usage.rows == [] and empty.usage.earlier == UsageMark(0, 0)
     await add_usage(rating_settings, "t_mark", "2026-04", "s1", "standard", "3")
-    await add_usage(rating_settings, "t_mark", "2026-05", "s1", "standard", "2")
-    one = await usage.period_usage("t_mark", "2026-05")
+    await add_usage(rating_settings, "t_mark", "2026-05", "s1", "standard", "2.000001")
+    one = (await reads.refresh_inputs("t_mark", "2026-05")).usage
     await add_usage(rating_settings, "t_mark", "2026-04", "s1", "standard", "1")  # an update, no new row
-    two = await usage.period_usage("t_mark", "2026-05")
-    assert [(row.period, row.quantity) for row in one.rows] == [("2026-05", 2)]
+    two = (await reads.refresh_inputs("t_mark", "2026-05")).usage
+    assert [(row.period, row.quantity, row.events) for row in one.rows] == [
+        ("2026-05", Decimal("2.000001"), 1)
+    ]
     assert one.earlier.aggregates == two.earlier.aggregates == 1
     assert two.earlier.changes > one.earlier.changes
-    assert two.earlier == await usage.mark_before("t_mark", "2026-05")
+    assert two.earlier == (await reads.view_inputs("t_mark", "2026-05")).basis.earlier_usage
     assert RatingBasis(0, two.earlier) == RatingBasis.from_data(RatingBasis(0, two.earlier).to_data())

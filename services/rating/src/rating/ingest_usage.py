@@ -7,7 +7,7 @@ see exactly the committed aggregates invoices use.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from billing_runtime.db import quote_schema
 from billing_runtime.read_models import usage_aggregates
 from rating.autocommit import single_statements
-from rating.ports import PeriodUsage, UsageRow
+from rating.ports import UsageRow
 from rating.records import UsageMark
 
 
@@ -31,9 +31,11 @@ def mark_of(row: Any) -> UsageMark:
     return UsageMark(int(row.aggregates), int(row.changes))
 
 
-def period_usage_of(result: Sequence[Any]) -> PeriodUsage:
-    """The answer of ``IngestUsageReader.period_usage_query``."""
-    return PeriodUsage([_row(row) for row in result if row.site_id is not None], mark_of(result[0]))
+def rows_from_json(text: str, period: str) -> list[UsageRow]:
+    return [
+        UsageRow(site, category, period, Decimal(quantity), int(events), int(last_change))
+        for site, category, quantity, events, last_change in json.loads(text, parse_float=Decimal)
+    ]
 
 
 class IngestUsageReader:
@@ -73,17 +75,22 @@ class IngestUsageReader:
         table = self._aggregates
         return await self._fetch(self._rows(table.c.tenant_id == tenant_id, table.c.period < period))
 
-    def period_usage_query(self, tenant_id: str, period: str) -> sa.Select[Any]:
-        """The period's rows and the earlier mark in one statement, so both come from one snapshot:
-        the mark's single row joined to the period's rows (NULLs when the period has none yet)."""
+    def period_rows_json(self, tenant_id: str, period: str) -> sa.ScalarSelect[Any]:
+        """The period's rows as one JSON array of [site, category, quantity text, events, last
+        change] (read with ``rows_from_json``), for statements that want one row back."""
         table = self._aggregates
-        mark = self.mark_query(tenant_id, period).subquery("mark")
-        rows = self._rows(table.c.tenant_id == tenant_id, table.c.period == period).subquery("rows")
-        return sa.select(mark, rows).select_from(mark.outerjoin(rows, sa.true()))
-
-    async def period_usage(self, tenant_id: str, period: str) -> PeriodUsage:
-        async with self._engine.connect() as conn:
-            return period_usage_of((await conn.execute(self.period_usage_query(tenant_id, period))).all())
+        line = sa.func.json_build_array(
+            table.c.site_id,
+            table.c.category,
+            sa.cast(table.c.quantity, sa.Text),
+            table.c.events,
+            table.c.last_change,
+        )
+        return (
+            sa.select(sa.func.coalesce(sa.cast(sa.func.json_agg(line), sa.Text), "[]"))
+            .where(table.c.tenant_id == tenant_id, table.c.period == period)
+            .scalar_subquery()
+        )
 
     async def mark_before(self, tenant_id: str, period: str) -> UsageMark:
         async with self._engine.connect() as conn:

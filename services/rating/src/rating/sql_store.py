@@ -39,7 +39,8 @@ def _state(row: Any) -> TenantState:
 
 
 def state_of(rows: Sequence[Any]) -> TenantState | None:
-    return _state(rows[0]) if rows else None
+    """The head from a tenants query's rows, or from a row outer-joined to one (NULLs: none)."""
+    return _state(rows[0]) if rows and rows[0].tenant_id is not None else None
 
 
 def tenant_query(tenant_id: str) -> sa.Select[Any]:

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from billing_runtime.db import create_engine
 from ingest.events import UsageEvent
@@ -160,3 +160,50 @@ async def test_concurrent_writers_of_the_same_events_count_each_pair_once(
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+async def test_a_kept_connection_the_server_dropped_fails_one_write_and_is_replaced(
+    ingest_settings: IngestSettings,
+) -> None:
+    """The ledger keeps its connection between batches; when the server ends it, the next write
+    fails as a whole (the consumer retries it) and the one after runs on a new connection."""
+    name = f"ledger-kept-{uuid.uuid4().hex[:8]}"
+    engine = create_async_engine(
+        ingest_settings.database_url_value(),
+        connect_args={
+            "server_settings": {
+                "search_path": f"{ingest_settings.schema_name('ingest')},public",
+                "application_name": name,
+            }
+        },
+    )
+    ledger = PostgresLedger(engine, "aggregated", keep_connection=True)
+    tenant = name
+    march = datetime(2026, 3, 5, tzinfo=UTC)
+    try:
+        await ledger.record(LedgerBatch([event(tenant, 0, march)]))
+        await ledger.record(LedgerBatch([event(tenant, 1, march)]))
+        async with engine.connect() as connection:
+            kept = (
+                (
+                    await connection.execute(
+                        text(
+                            "SELECT pid FROM pg_stat_activity WHERE application_name = :name "
+                            "AND pid <> pg_backend_pid()"
+                        ),
+                        {"name": name},
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            assert len(kept) == 1  # one connection served both batches and stays open
+            await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": kept[0]})
+        with pytest.raises(Exception):  # how asyncpg reports the lost server varies with timing
+            await ledger.record(LedgerBatch([event(tenant, 2, march)]))
+        outcome = await ledger.record(LedgerBatch([event(tenant, 2, march), event(tenant, 1, march)]))
+        assert [e.id for e in outcome.fresh] == [f"{tenant}-2"]
+        assert await stored_counts(engine, tenant) == (3, 3)
+    finally:
+        await ledger.close()
+        await engine.dispose()

@@ -47,7 +47,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     checker = EventChecker(load_classifier(settings.ingest_classification_rules), periods)
     engine = create_engine(settings, SERVICE)
     zones = TenantZoneGate(periods)
-    ledger = PostgresLedger(engine, settings.topic_name(USAGE_AGGREGATED), zones)
+    ledger = PostgresLedger(engine, settings.topic_name(USAGE_AGGREGATED), zones, keep_connection=True)
     zone_changes = ZoneChanges(engine, periods, settings.topic_name(USAGE_AGGREGATED))
     group = consumer_group(settings, settings.ingest_consumer_group)
     tasks: dict[str, asyncio.Task[None]] = {}
@@ -123,6 +123,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             if zone_consumer is not None:
                 await zone_consumer.stop()
             await producer.stop()
+            await ledger.close()
             await engine.dispose()
 
     app = create_service_app(settings, name=SERVICE, checks=checks, lifespan=lifespan)

@@ -19,7 +19,7 @@ from operator import itemgetter
 from typing import Any
 
 import asyncpg
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ingest.aggregation import AggregateTotal, aggregate
 from ingest.events import UsageEvent
@@ -121,60 +121,104 @@ async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
 
 class PostgresLedger:
     def __init__(
-        self, engine: AsyncEngine, aggregated_topic: str, zones: TenantZoneGate | None = None
+        self,
+        engine: AsyncEngine,
+        aggregated_topic: str,
+        zones: TenantZoneGate | None = None,
+        *,
+        keep_connection: bool = False,
     ) -> None:
+        """``keep_connection``: hold one connection between batches instead of taking it from the pool
+        each time (whose check-out pings the server and whose return resets the session, two round
+        trips that wait behind the consumer's CPU work); ``close`` must then be called before the
+        engine is disposed of."""
         self._engine = engine
         self._aggregated_topic = aggregated_topic
         self._zones = zones
+        self._keep_connection = keep_connection
+        self._kept: AsyncConnection | None = None
         self._partitions: set[str] = set()
         self._partition_lock = asyncio.Lock()
         self._expect_new = True
-        """Whether the last claim found every pair new: then the next one tries the plain COPY first."""
+        """Whether the last claim found every pair new: then the next batch tries the COPY claim."""
 
     async def record(self, batch: LedgerBatch) -> LedgerOutcome:
+        """Most batches are all new, and a plain COPY into the primary key of ``event_ids`` costs
+        less than half of an ``ON CONFLICT`` insert. So while the previous claim found every pair
+        new, the batch is written with a COPY claim; a pair already taken (or repeated in the batch)
+        makes that COPY fail, the transaction rolls back and the batch is written again with the
+        exact claim. The exact claim stays in use until a batch turns out all new again (a replay
+        after a restart is duplicates batch after batch, and would otherwise pay twice).
+        """
+        await self._ensure_partitions(batch.events)
+        async with self._connection() as connection:
+            if self._expect_new and batch.events:
+                try:
+                    async with connection.transaction():
+                        return await self._write(connection, batch, copy_claims=True)
+                except _PairTaken:
+                    self._expect_new = False
+            async with connection.transaction():
+                return await self._write(connection, batch, copy_claims=False)
+
+    async def _write(self, connection: Any, batch: LedgerBatch, *, copy_claims: bool) -> LedgerOutcome:
         events = batch.events
-        await self._ensure_partitions(events)
-        async with driver_connection(self._engine) as connection, connection.transaction():
-            if self._zones is not None:  # periods in the tenants' stored zones, locked until commit
-                events = await self._zones.settle(connection, events)
-            fresh = await self._claim(connection, events)
-            if fresh:
-                await connection.copy_records_to_table("raw_events", records=fresh, columns=RAW_COLUMNS)
-            totals = await self._add(connection, fresh)
-            messages = [*aggregated_notifications(totals, self._aggregated_topic), *batch.dead_letters]
-            await _queue(connection, messages)
-            if batch.positions:
-                await connection.execute(
-                    _STORE_POSITIONS,
-                    [batch.consumer_group] * len(batch.positions),
-                    [p.topic for p in batch.positions],
-                    [p.partition for p in batch.positions],
-                    [p.next_offset for p in batch.positions],
-                )
+        if self._zones is not None:  # periods in the tenants' stored zones, locked until commit
+            events = await self._zones.settle(connection, events)
+        if copy_claims:
+            await _copy_claims(connection, events)
+            fresh = list(events)
+        else:
+            fresh = await _claim_on_conflict(connection, events)
+            self._expect_new = len(fresh) == len(events)
+        if fresh:
+            await connection.copy_records_to_table("raw_events", records=fresh, columns=RAW_COLUMNS)
+        totals = await self._add(connection, fresh)
+        messages = [*aggregated_notifications(totals, self._aggregated_topic), *batch.dead_letters]
+        await _queue(connection, messages)
+        if batch.positions:
+            await connection.execute(
+                _STORE_POSITIONS,
+                [batch.consumer_group] * len(batch.positions),
+                [p.topic for p in batch.positions],
+                [p.partition for p in batch.positions],
+                [p.next_offset for p in batch.positions],
+            )
         return LedgerOutcome(fresh, totals)
+
+    async def close(self) -> None:
+        """Give the kept connection back to the pool."""
+        kept, self._kept = self._kept, None
+        if kept is not None:
+            await kept.close()
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Any]:
+        """The kept connection when it is free (else one from the pool); after a failure the
+        connection is dropped, not kept: its state is unknown, or the server went away."""
+        if not self._keep_connection:
+            async with driver_connection(self._engine) as connection:
+                yield connection
+            return
+        held, self._kept = self._kept, None
+        if held is None:
+            held = await self._engine.connect()
+        try:
+            raw = await held.get_raw_connection()
+            yield raw.driver_connection
+        except BaseException:
+            await held.invalidate()
+            await held.close()
+            raise
+        if self._kept is None:
+            self._kept = held
+        else:
+            await held.close()
 
     async def positions(self, consumer_group: str, topic: str) -> dict[int, int]:
         async with driver_connection(self._engine) as connection:
             rows = await connection.fetch(_READ_POSITIONS, consumer_group, topic)
         return {row["partition"]: row["next_offset"] for row in rows}
-
-    async def _claim(self, connection: Any, events: Sequence[UsageEvent]) -> list[UsageEvent]:
-        """The events whose (source, id) this batch claimed first; repeats inside the batch lose.
-
-        Most batches are all new, and a plain COPY into the primary key costs less than half of an
-        ``ON CONFLICT`` insert. So while the previous claim found every pair new, the pairs are
-        COPied first, inside a savepoint: a pair already taken (or repeated in the batch) makes the
-        COPY fail as a whole, the savepoint undoes it, and the batch takes the exact path. That
-        path stays in use until a batch turns out all new again (a replay after a restart is
-        duplicates batch after batch, and would otherwise pay for both).
-        """
-        if not events:
-            return []
-        if self._expect_new and await _copy_claims(connection, events):
-            return list(events)
-        fresh = await _claim_on_conflict(connection, events)
-        self._expect_new = len(fresh) == len(events)
-        return fresh
 
     async def _add(self, connection: Any, fresh: Sequence[UsageEvent]) -> list[AggregateTotal]:
         if not fresh:
@@ -219,27 +263,32 @@ class PostgresLedger:
                 self._partitions.add(name)
 
 
-async def _copy_claims(connection: Any, events: Sequence[UsageEvent]) -> bool:
-    """Claim every pair with one COPY, or nothing (False) when one of them is taken.
+class _PairTaken(Exception):
+    """The COPY claim met a pair already taken: the batch's transaction is rolled back."""
+
+
+async def _copy_claims(connection: Any, events: Sequence[UsageEvent]) -> None:
+    """Claim every pair with one COPY; raises _PairTaken when one of them is taken.
 
     Sorted by (source, id) like the exact path, so concurrent writers wait for each other's keys in
     one order and cannot deadlock (Python orders str by code point, as the C collation orders UTF-8).
     """
     try:
-        async with connection.transaction():
-            await connection.copy_records_to_table(
-                "event_ids", records=sorted(map(_claim_row, events)), columns=CLAIM_COLUMNS
-            )
-    except asyncpg.UniqueViolationError:
-        return False
-    return True
+        await connection.copy_records_to_table(
+            "event_ids", records=sorted(map(_claim_row, events)), columns=CLAIM_COLUMNS
+        )
+    except asyncpg.UniqueViolationError as taken:
+        raise _PairTaken from taken
 
 
 async def _claim_on_conflict(connection: Any, events: Sequence[UsageEvent]) -> list[UsageEvent]:
-    """The exact claim: the statement answers with the number claimed and the pairs that were
-    already taken (a handful), not with every claimed pair: decoding thousands of rows would cost
-    more than the insert itself. When every pair was claimed, the taken pairs are not even looked
-    for (PostgreSQL runs a CASE branch's subquery only when the branch is taken)."""
+    """The exact claim, which tells which events are new. The statement answers with the number
+    claimed and the pairs that were already taken (a handful), not with every claimed pair: decoding
+    thousands of rows would cost more than the insert itself. When every pair was claimed, the taken
+    pairs are not even looked for (PostgreSQL runs a CASE branch's subquery only when the branch is
+    taken)."""
+    if not events:
+        return []
     claimed, taken_sources, taken_ids = await connection.fetchrow(
         _CLAIM_IDS,
         [e.source for e in events],

@@ -9,7 +9,8 @@ of its own:
    a send took long, so the achieved rate is the requested one unless the producer cannot keep up;
    the achieved rate is printed);
 2. every probe interval it records (time handed to the producer, events sent by then);
-3. this process polls rating's GET /v1/dashboard and ingest's GET /v1/usage and records every
+3. this process polls rating's GET /v1/dashboard and ingest's GET /v1/usage (each every 20 ms, on a
+   fixed schedule, so the polling load is the same whatever the answer times) and records every
    answer's arrival time and distinct event count. A probe's latency is the time from its production
    to the arrival of the first answer covering it. Ingest's own read is the baseline measured in
    the same run; the difference per probe is the latency rating adds.
@@ -18,7 +19,7 @@ The producer runs in a process of its own so that sending and polling do not del
 clocks (both read CLOCK_MONOTONIC, which is system-wide). Also printed: the CPU time the ingest and
 rating processes used per rate, which moves far less with other load on the machine than wall time.
 
-Usage: python bench/bench_dashboard.py [--rates 5000,10000,15000,20000] [--seconds 20] [--warmup 3]
+Usage: python bench/bench_dashboard.py [--rates 2500,5000,7500,10000,20000] [--seconds 20] [--warmup 3]
        [--rating-src DIR]   (run rating from another source tree, e.g. an older commit, to compare)
 """
 
@@ -61,6 +62,7 @@ EVENT = (
     '"data":{"tenant_id":"%s","site_id":"%s","category":"%s","quantity":"1"}}'
 )
 SEND_TICK = 0.01
+POLL_SECONDS = 0.02
 
 
 def stack_env() -> dict[str, str]:
@@ -203,6 +205,9 @@ async def poll(
     answers: Answers,
     stop: asyncio.Event,
 ) -> None:
+    """GET every POLL_SECONDS on a fixed schedule, so both services see the same request rate
+    whatever their answer time (a slow answer delays the next GET, never adds extra ones)."""
+    next_at = time.monotonic()
     while not stop.is_set():
         try:
             response = await client.get(url, params=params)
@@ -216,7 +221,8 @@ async def poll(
                 answers.add(time.monotonic(), count)
         except (httpx.HTTPError, KeyError, ValueError):
             pass
-        await asyncio.sleep(0.02)
+        next_at = max(next_at + POLL_SECONDS, time.monotonic())
+        await asyncio.sleep(next_at - time.monotonic())
 
 
 @dataclass
@@ -480,7 +486,7 @@ def main() -> int:
     parser.add_argument(
         "--rates",
         type=lambda text: [int(part) for part in text.split(",")],
-        default=[5000, 10000, 15000, 20000],
+        default=[2500, 5000, 7500, 10000, 20000],
         help="comma-separated events/s, run in this order on the same processes",
     )
     parser.add_argument("--rate", type=int, help="a single rate (same as --rates RATE)")

@@ -1,4 +1,5 @@
-"""The consumer's two stages really overlap: batch k's write goes on while batch k+1 is prepared."""
+"""The consumer's two stages really overlap: batch k's write goes on while batch k+1 is taken from
+the client and prepared."""
 
 from __future__ import annotations
 
@@ -65,17 +66,26 @@ class LoggingIntake(Intake):
 
 @dataclass
 class ScriptedConsumer:
-    """Hands out the given batches, as aiokafka does from its prefetched buffer, then asks to stop."""
+    """Like aiokafka's buffer: each wait brings the next scripted arrival, which is then taken at most
+    ``max_records`` at a time; a take without waiting finds only what is left of it. After the last
+    arrival it asks the consumer to stop."""
 
-    batches: list[list[Record]]
+    arrivals: list[list[Record]]
     stopping: asyncio.Event
+    log: list[tuple[str, int]]
     committed: list[dict[TopicPartition, int]] = field(default_factory=list)
+    buffered: list[Record] = field(default_factory=list)
 
     async def getmany(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[Record]]:
-        if not self.batches:
-            self.stopping.set()
-            return {}
-        return {TopicPartition(TOPIC, 0): self.batches.pop(0)}
+        if not self.buffered and timeout_ms > 0:
+            if not self.arrivals:
+                self.stopping.set()
+                return {}
+            self.buffered = self.arrivals.pop(0)
+        taken, self.buffered = self.buffered[:max_records], self.buffered[max_records:]
+        if taken:
+            self.log.append(("take", taken[0].offset))
+        return {TopicPartition(TOPIC, 0): taken} if taken else {}
 
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
         self.committed.append(offsets)
@@ -84,23 +94,23 @@ class ScriptedConsumer:
         return None
 
 
-async def test_the_previous_batch_is_written_while_the_next_one_is_prepared() -> None:
+async def test_the_previous_batch_is_written_while_the_next_one_is_taken_and_prepared() -> None:
     size = 3 * PREPARE_SLICE
     records = [
         (structured if n % 2 else binary)(usage_event(n), topic=TOPIC, offset=n) for n in range(2 * size)
     ]
     ledger = SteppedLedger()
     stopping = asyncio.Event()
-    kafka = ScriptedConsumer([records[:size], records[size:]], stopping)
+    kafka = ScriptedConsumer([records[:size], records[size:]], stopping, ledger.log)
     intake = LoggingIntake(ledger)
     consumer = UsageConsumer(
         kafka, intake, IngestMetrics(CollectorRegistry()), group="g", max_records=size, max_wait_ms=10
     )
     await consumer.run(stopping)
 
-    second_batch = [i for i, (what, at) in enumerate(ledger.log) if what == "prepare slice" and at >= size]
-    during_second_preparation = ledger.log[second_batch[0] : second_batch[-1]]
-    assert ("write step", size) in during_second_preparation  # the first batch's write advanced
+    for stage in ("take", "prepare slice"):
+        second = [i for i, (what, at) in enumerate(ledger.log) if what == stage and at >= size]
+        assert ("write step", size) in ledger.log[second[0] : second[-1]], stage  # the first write advanced
     writes = [at for what, at in ledger.log if what == "write step"]
     assert writes == sorted(writes)  # one batch written after the other, in fetch order
     assert [list(offsets.values()) for offsets in kafka.committed] == [[size], [2 * size]]

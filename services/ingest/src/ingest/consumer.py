@@ -22,6 +22,8 @@ from ingest.metrics import IngestMetrics
 
 log = logging.getLogger(__name__)
 RETRY_CEILING_SECONDS = 5.0
+FETCH_SLICE = 500
+"""Records taken from the Kafka client at a time (its unpacking does not yield to the event loop)."""
 
 
 class SeekToStoredPositions(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -80,10 +82,7 @@ class UsageConsumer:
         writing: asyncio.Task[bool] | None = None
         try:
             while not stopping.is_set():
-                fetched = await self._consumer.getmany(
-                    timeout_ms=self._max_wait_ms, max_records=self._max_records
-                )
-                records = [record for batch in fetched.values() for record in batch]
+                records = await self._fetch()
                 prepared = await self._intake.prepare_kafka(records, self._group) if records else None
                 if writing is not None and not await writing:
                     return
@@ -93,6 +92,28 @@ class UsageConsumer:
         finally:
             if writing is not None and not writing.done():
                 writing.cancel()
+
+    async def _fetch(self) -> list[Any]:
+        """Up to ``max_records`` records, taken from the client ``FETCH_SLICE`` at a time.
+
+        The client unpacks records as they are taken, which is CPU work that does not yield to the
+        event loop; in slices, with a pause between them, the write of the previous batch goes on
+        meanwhile. Only the first take waits for records; later ones take what is already there.
+        """
+        limit = self._max_records
+        fetched = await self._consumer.getmany(
+            timeout_ms=self._max_wait_ms, max_records=min(FETCH_SLICE, limit)
+        )
+        records = [record for batch in fetched.values() for record in batch]
+        while records and len(records) < limit:
+            await asyncio.sleep(0)
+            fetched = await self._consumer.getmany(
+                timeout_ms=0, max_records=min(FETCH_SLICE, limit - len(records))
+            )
+            if not fetched:
+                break
+            records.extend(record for batch in fetched.values() for record in batch)
+        return records
 
     async def _write(self, prepared: PreparedKafkaBatch, stopping: asyncio.Event) -> bool:
         report = await self._record(prepared, stopping)

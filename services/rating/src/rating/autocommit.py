@@ -7,7 +7,16 @@ of a small statement's time.
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+
+class Connector(Protocol):
+    """Where single statements get their connection: an autocommit engine, or a held connection."""
+
+    def connect(self) -> AbstractAsyncContextManager[AsyncConnection]: ...
 
 
 def single_statements(engine: AsyncEngine) -> AsyncEngine:

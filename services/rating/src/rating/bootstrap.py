@@ -21,15 +21,18 @@ from billing_runtime.app import create_service_app, database_check, kafka_check
 from billing_runtime.db import create_engine
 from billing_runtime.kafka import consumer_group, create_consumer, create_producer
 from rating.api import RatingApi, install
+from rating.autocommit import single_statements
 from rating.clock import Clock, SystemClock
 from rating.contracts import ContractService
 from rating.dashboard import DashboardService
+from rating.dashboard_cache import DashboardCache
 from rating.dashboard_reads import SqlDashboardReads
+from rating.held_connection import HeldConnection
 from rating.ingest_usage import IngestUsageReader
 from rating.issued_invoices import IssuedInvoiceReader
 from rating.outbox_relay import build_outbox_relay
 from rating.period_close import PeriodCloser
-from rating.ports import RatingStore, UsageReader
+from rating.ports import RatingStore
 from rating.pricing_preview import PricingPreview
 from rating.settings import RatingSettings
 from rating.sql_store import SqlRatingStore
@@ -45,9 +48,17 @@ class RatingParts:
     settings: RatingSettings
     engine: AsyncEngine
     store: RatingStore
-    usage: UsageReader
+    usage: IngestUsageReader
+    issued: IssuedInvoiceReader
     clock: Clock
+    cache: DashboardCache
     api: RatingApi
+
+    def consumer_dashboard(self, held: HeldConnection) -> tuple[SqlRatingStore, DashboardService]:
+        """The usage consumer's store and dashboard: its flushes run on ``held``, sharing the cache."""
+        store = SqlRatingStore(self.engine, single=held)
+        reads = SqlDashboardReads(held, self.usage, self.issued)
+        return store, DashboardService(store, self.usage, self.issued, reads, self.clock, self.cache)
 
 
 def build_parts(settings: RatingSettings, clock: Clock | None = None) -> RatingParts:
@@ -56,14 +67,16 @@ def build_parts(settings: RatingSettings, clock: Clock | None = None) -> RatingP
     usage = IngestUsageReader(engine, settings.schema_name("ingest"))
     issued = IssuedInvoiceReader(engine, settings.schema_name("invoice"))
     clock = clock or SystemClock()
-    dashboard = DashboardService(store, usage, issued, SqlDashboardReads(engine, usage, issued), clock)
+    cache = DashboardCache()
+    reads = SqlDashboardReads(single_statements(engine), usage, issued)
+    dashboard = DashboardService(store, usage, issued, reads, clock, cache)
     api = RatingApi(
         contracts=ContractService(store, clock),
         dashboard=dashboard,
         closer=PeriodCloser(store, usage, clock, dashboard),
         preview=PricingPreview(store, usage, issued, clock),
     )
-    return RatingParts(settings, engine, store, usage, clock, api)
+    return RatingParts(settings, engine, store, usage, issued, clock, cache, api)
 
 
 async def _guarded(name: str, work: Coroutine[Any, Any, None]) -> None:
@@ -85,6 +98,7 @@ def create_app(settings: RatingSettings | None = None, clock: Clock | None = Non
         stop = asyncio.Event()
         tasks: list[asyncio.Task[None]] = []
         producer = consumer = None
+        held = HeldConnection(parts.engine)
         try:
             if settings.rating_run_outbox:
                 producer = create_producer(settings, client_id="rating-outbox")
@@ -98,10 +112,11 @@ def create_app(settings: RatingSettings | None = None, clock: Clock | None = Non
                     settings, USAGE_TOPIC, group=settings.rating_consumer_group, client_id="rating-dashboard"
                 )
                 await consumer.start()
+                consumer_store, consumer_dashboard = parts.consumer_dashboard(held)
                 usage_consumer = UsageConsumer(
                     consumer,
-                    parts.store,
-                    parts.api.dashboard,
+                    consumer_store,
+                    consumer_dashboard,
                     group_id=consumer_group(settings, settings.rating_consumer_group),
                     topic=settings.topic_name(USAGE_TOPIC),
                     coalesce_seconds=settings.rating_coalesce_seconds,
@@ -128,6 +143,7 @@ def create_app(settings: RatingSettings | None = None, clock: Clock | None = Non
                 await consumer.stop()
             if producer is not None:
                 await producer.stop()
+            await held.close()
             await parts.engine.dispose()
 
     app = create_service_app(

@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from rating.autocommit import single_statements
+from rating.autocommit import Connector
 from rating.ingest_usage import IngestUsageReader, mark_of, rows_from_json
 from rating.issued_invoices import IssuedInvoiceReader
 from rating.ports import PeriodUsage, RefreshInputs, ViewInputs
@@ -27,8 +27,9 @@ async def _all(conn: AsyncConnection, query: Any) -> list[Any]:
 
 
 class SqlDashboardReads:
-    def __init__(self, engine: AsyncEngine, usage: IngestUsageReader, issued: IssuedInvoiceReader) -> None:
-        self._engine = single_statements(engine)
+    def __init__(self, connector: Connector, usage: IngestUsageReader, issued: IssuedInvoiceReader) -> None:
+        """``connector`` must give autocommit connections (``single_statements`` or a held one)."""
+        self._engine = connector
         self._usage = usage
         self._issued = issued
 

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rating import tables as t
-from rating.autocommit import single_statements
+from rating.autocommit import Connector, single_statements
 from rating.records import (
     ClosedPeriod,
     ConfigRevision,
@@ -154,9 +154,10 @@ class SqlTenantTransaction:
 
 
 class SqlRatingStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, single: Connector | None = None) -> None:
+        """``single`` runs the single-statement reads and writes (default: the engine in autocommit)."""
         self._engine = engine
-        self._single = single_statements(engine)
+        self._single: Connector = single if single is not None else single_statements(engine)
 
     @asynccontextmanager
     async def tenant_transaction(self, tenant_id: str) -> AsyncIterator[SqlTenantTransaction]:

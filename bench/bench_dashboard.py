@@ -19,7 +19,7 @@ The producer runs in a process of its own so that sending and polling do not del
 clocks (both read CLOCK_MONOTONIC, which is system-wide). Also printed: the CPU time the ingest and
 rating processes used per rate, which moves far less with other load on the machine than wall time.
 
-Usage: python bench/bench_dashboard.py [--rates 2500,5000,7500,10000,20000] [--seconds 20] [--warmup 3]
+Usage: python bench/bench_dashboard.py [--rates 2500,5000,6000,7500,10000,20000] [--seconds 20] [--warmup 3]
        [--rating-src DIR]   (run rating from another source tree, e.g. an older commit, to compare)
 """
 
@@ -486,7 +486,7 @@ def main() -> int:
     parser.add_argument(
         "--rates",
         type=lambda text: [int(part) for part in text.split(",")],
-        default=[2500, 5000, 7500, 10000, 20000],
+        default=[2500, 5000, 6000, 7500, 10000, 20000],
         help="comma-separated events/s, run in this order on the same processes",
     )
     parser.add_argument("--rate", type=int, help="a single rate (same as --rates RATE)")

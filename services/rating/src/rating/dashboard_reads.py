@@ -2,8 +2,8 @@
 
 Each checkout of a pooled connection costs a liveness check (three round trips) and about a
 millisecond of CPU, and each statement a round trip; on a busy host round trips are most of a
-refresh's time. A refresh therefore reads everything in one statement and a view on one
-connection, in autocommit. The statements are built from the readers' own queries, so each table
+refresh's time. A refresh and a view therefore each read everything they need in one statement,
+in autocommit. The statements are built from the readers' own queries, so each table
 keeps one definition of how it is read.
 """
 
@@ -12,18 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rating.autocommit import Connector
 from rating.ingest_usage import IngestUsageReader, mark_of, rows_from_json
 from rating.issued_invoices import IssuedInvoiceReader
 from rating.ports import PeriodUsage, RefreshInputs, ViewInputs
 from rating.records import RatingBasis
-from rating.sql_store import closed_query, snapshot_of, snapshot_query, state_of, tenant_query
-
-
-async def _all(conn: AsyncConnection, query: Any) -> list[Any]:
-    return list((await conn.execute(query)).all())
+from rating.sql_store import closed_query, snapshot_from, snapshot_query, state_of, tenant_query
 
 
 class SqlDashboardReads:
@@ -57,13 +52,32 @@ class SqlDashboardReads:
             issued_invoices=int(row.issued),
         )
 
+    def view_query(self, tenant_id: str, period: str) -> sa.Select[Any]:
+        """What a view reads as one row: the earlier mark's row with the tenant's head and the stored
+        snapshot joined to it (NULLs where there is none) and the issued count."""
+        mark = self._usage.mark_query(tenant_id, period).subquery("mark")
+        head = tenant_query(tenant_id).subquery("head")
+        snapshot = snapshot_query(tenant_id, period).subquery("snapshot")
+        return sa.select(
+            head,
+            snapshot.c.period.label("snapshot_period"),
+            snapshot.c.computed_at,
+            snapshot.c.revision.label("snapshot_revision"),
+            snapshot.c.body,
+            snapshot.c.basis,
+            mark.c.aggregates,
+            mark.c.changes,
+            self._issued.count_query(tenant_id).scalar_subquery().label("issued"),
+        ).select_from(mark.outerjoin(head, sa.true()).outerjoin(snapshot, sa.true()))
+
     async def view_inputs(self, tenant_id: str, period: str) -> ViewInputs:
         async with self._engine.connect() as conn:
-            return ViewInputs(
-                state=state_of(await _all(conn, tenant_query(tenant_id))),
-                snapshot=snapshot_of(await _all(conn, snapshot_query(tenant_id, period))),
-                basis=RatingBasis(
-                    int((await conn.execute(self._issued.count_query(tenant_id))).scalar_one()),
-                    mark_of((await conn.execute(self._usage.mark_query(tenant_id, period))).one()),
-                ),
+            row = (await conn.execute(self.view_query(tenant_id, period))).one()
+        snapshot = None
+        if row.snapshot_period is not None:
+            snapshot = snapshot_from(
+                tenant_id, row.snapshot_period, row.computed_at, row.snapshot_revision, row.body, row.basis
             )
+        return ViewInputs(
+            state=state_of([row]), snapshot=snapshot, basis=RatingBasis(int(row.issued), mark_of(row))
+        )

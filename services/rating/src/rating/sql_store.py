@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -52,12 +53,19 @@ def snapshot_query(tenant_id: str, period: str) -> sa.Select[Any]:
     return sa.select(table).where(table.c.tenant_id == tenant_id, table.c.period == period)
 
 
+def snapshot_from(
+    tenant_id: str, period: str, computed_at: datetime, revision: int, body: Any, basis: Any
+) -> DashboardSnapshot:
+    """A stored snapshot from its columns (``basis`` as stored: JSON data or NULL)."""
+    known = RatingBasis.from_data(basis) if basis is not None else None
+    return DashboardSnapshot(tenant_id, period, computed_at, revision, body, known)
+
+
 def snapshot_of(rows: Sequence[Any]) -> DashboardSnapshot | None:
     if not rows:
         return None
     row = rows[0]
-    basis = RatingBasis.from_data(row.basis) if row.basis is not None else None
-    return DashboardSnapshot(row.tenant_id, row.period, row.computed_at, row.revision, row.body, basis)
+    return snapshot_from(row.tenant_id, row.period, row.computed_at, row.revision, row.body, row.basis)
 
 
 def closed_query(tenant_id: str, period: str) -> sa.Select[Any]:

@@ -131,7 +131,7 @@ def test_quantity_edges_that_are_accepted(text: str, expected: str) -> None:
 
 
 def test_time_with_nanoseconds_is_truncated_not_refused() -> None:
-    assert parse_time("2026-03-14T10:22:31.123456789Z").microsecond == 123456
+    assert parse_time("2026-03-14T10:22:31.123456789Z")[0].microsecond == 123456
 
 
 def test_classification_rules_decide_the_category_before_the_default() -> None:

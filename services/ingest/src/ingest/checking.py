@@ -26,6 +26,13 @@ _PLAIN_MAXIMUM = Decimal(10) ** 12
 _TIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:Z|z|[+-][0-9]{2}:[0-9]{2})"
 )
+_STORABLE_TIME = re.compile(
+    r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
+    r"(?:Z|z|[+-](?:0[0-9]|1[0-5]):[0-5][0-9])"
+)
+"""A time text PostgreSQL reads as exactly the instant Python does: no digits past microseconds
+(PostgreSQL would round them, Python drops them), an offset within PostgreSQL's ±15:59, a
+year of four digits from 1000 (earlier years are written from the UTC instant)."""
 _QUANTITY_TEXT = re.compile(r"[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _REQUIRED_ATTRIBUTES = ("id", "source", "type")
 _OPTIONAL_TEXT_ATTRIBUTES = ("subject", "dataschema")
@@ -35,15 +42,23 @@ PeriodOf = Callable[[str, datetime], str]
 """(tenant, instant) → "YYYY-MM": the period the instant falls in, in that tenant's time zone."""
 
 
-def parse_time(value: object) -> datetime:
-    """An RFC 3339 timestamp with an explicit offset; fractions beyond microseconds are truncated."""
-    if not isinstance(value, str) or _TIME.fullmatch(value) is None:
+def parse_time(value: object) -> tuple[datetime, str]:
+    """An RFC 3339 timestamp with an explicit offset; fractions beyond microseconds are truncated.
+
+    Also the text to store it as: the received text when PostgreSQL reads it as the same instant
+    (almost always, and it saves formatting the datetime again), else "" (write it from the datetime).
+    """
+    if type(value) is str and _STORABLE_TIME.fullmatch(value) is not None:
+        stored = value
+    elif not isinstance(value, str) or _TIME.fullmatch(value) is None:
         raise InvalidEvent(
             Reason.INVALID_TIME,
             f"time {value!r} is not an RFC 3339 timestamp with offset (e.g. 2026-03-14T10:22:31Z)",
         )
+    else:
+        stored = ""
     try:
-        return datetime.fromisoformat(value)
+        return datetime.fromisoformat(value), stored
     except ValueError as exc:
         raise InvalidEvent(Reason.INVALID_TIME, f"time {value!r}: {exc}") from None
 
@@ -146,7 +161,7 @@ class EventChecker:
         self, source: str, event_id: str, event_type: str, time: object, data: object, payload: bytes
     ) -> UsageEvent:
         """The checks after the required attributes: time, data, quantity, category, period."""
-        instant = parse_time(time)
+        instant, time_text = parse_time(time)
         if type(data) is not dict:
             if data is None:
                 raise InvalidEvent(Reason.MISSING_ATTRIBUTE, "data is missing")
@@ -167,7 +182,7 @@ class EventChecker:
             raise InvalidEvent(Reason.INVALID_TIME, f"time {time!r} has no billing period: {exc}") from None
         return UsageEvent(
             source, event_id, instant, event_type, cast(str, tenant), cast(str, site), category, period,
-            quantity, payload,
+            quantity, payload, time_text,
         )  # fmt: skip
 
 

@@ -14,8 +14,8 @@ AggregateKey = tuple[str, str, str, str]
 
 
 class UsageEvent(NamedTuple):
-    """A tuple whose field order is the column order of raw_events, so it is COPY-ready as it is
-    (building a row object per event would cost as much as checking it)."""
+    """A tuple whose first ten fields are the columns of raw_events in order (building a row object
+    per event would cost as much as checking it)."""
 
     source: str
     id: str
@@ -28,6 +28,9 @@ class UsageEvent(NamedTuple):
     quantity: Decimal
     payload: bytes
     """The bytes as received: Kafka structured, the record value; binary, the data; HTTP, the event's JSON."""
+    time_text: str = ""
+    """``time`` as PostgreSQL is to read it: the received text when it reads as the same instant,
+    "" when it must be written from ``time``. Not a raw_events column."""
 
     @property
     def key(self) -> EventKey:

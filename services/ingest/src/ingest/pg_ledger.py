@@ -15,7 +15,6 @@ import json
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from operator import itemgetter
 from typing import Any
 
 import asyncpg
@@ -25,6 +24,7 @@ from ingest.aggregation import AggregateTotal, aggregate
 from ingest.events import UsageEvent
 from ingest.ledger_port import LedgerBatch, LedgerOutcome
 from ingest.outbox_messages import OutboxMessage, aggregated_notifications
+from ingest.pg_copy_text import claim_rows, claims_copy, raw_events_copy, utc_text
 from ingest.tenant_zone_gate import TenantZoneGate
 
 RAW_COLUMNS = (
@@ -40,18 +40,16 @@ RAW_COLUMNS = (
     "payload",
 )
 CLAIM_COLUMNS = RAW_COLUMNS[:3]
-"""(source, id, event_time): the columns of event_ids, also the first three fields of a UsageEvent."""
+"""(source, id, event_time): the columns of event_ids."""
 FIRST_PARTITIONED_YEAR = 2000
 LAST_PARTITIONED_YEAR = 2199
 
-_claim_row = itemgetter(0, 1, 2)
-
 _CLAIM_IDS = """
 WITH batch AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS b(source, id, event_time)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS b(source, id, event_time)
 ), claimed AS (
     INSERT INTO event_ids (source, id, event_time)
-    SELECT * FROM batch ORDER BY 1, 2
+    SELECT source, id, event_time::timestamptz FROM batch ORDER BY 1, 2
     ON CONFLICT DO NOTHING
     RETURNING source, id
 ), taken AS (
@@ -172,7 +170,7 @@ class PostgresLedger:
             fresh = await _claim_on_conflict(connection, events)
             self._expect_new = len(fresh) == len(events)
         if fresh:
-            await connection.copy_records_to_table("raw_events", records=fresh, columns=RAW_COLUMNS)
+            await _copy_text(connection, "raw_events", raw_events_copy(fresh), RAW_COLUMNS)
         totals = await self._add(connection, fresh)
         messages = [*aggregated_notifications(totals, self._aggregated_topic), *batch.dead_letters]
         await _queue(connection, messages)
@@ -263,6 +261,12 @@ class PostgresLedger:
                 self._partitions.add(name)
 
 
+async def _copy_text(connection: Any, table: str, rows: bytes, columns: Sequence[str]) -> None:
+    """COPY rows already in text format (``ingest.pg_copy_text``). Wrapped in a memoryview because
+    asyncpg would take plain bytes for a file name."""
+    await connection.copy_to_table(table, source=memoryview(rows), columns=columns, format="text")
+
+
 class _PairTaken(Exception):
     """The COPY claim met a pair already taken: the batch's transaction is rolled back."""
 
@@ -274,9 +278,7 @@ async def _copy_claims(connection: Any, events: Sequence[UsageEvent]) -> None:
     one order and cannot deadlock (Python orders str by code point, as the C collation orders UTF-8).
     """
     try:
-        await connection.copy_records_to_table(
-            "event_ids", records=sorted(map(_claim_row, events)), columns=CLAIM_COLUMNS
-        )
+        await _copy_text(connection, "event_ids", claims_copy(claim_rows(events)), CLAIM_COLUMNS)
     except asyncpg.UniqueViolationError as taken:
         raise _PairTaken from taken
 
@@ -293,7 +295,7 @@ async def _claim_on_conflict(connection: Any, events: Sequence[UsageEvent]) -> l
         _CLAIM_IDS,
         [e.source for e in events],
         [e.id for e in events],
-        [e.time for e in events],
+        [e.time_text or utc_text(e.time) for e in events],  # read as the text COPY's times are
         len(events),
     )
     if claimed == len(events):

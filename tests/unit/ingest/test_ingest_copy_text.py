@@ -1,0 +1,46 @@
+"""The text COPY rows: layout, escaping only when a value needs it, times PostgreSQL reads exactly."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ingest.checking import parse_time
+from ingest.events import UsageEvent
+from ingest.pg_copy_text import claim_rows, claims_copy, raw_events_copy
+
+
+def event(source: str, event_id: str, time: str = "2026-03-14T10:22:31.482Z") -> UsageEvent:
+    instant, time_text = parse_time(time)
+    return UsageEvent(
+        source, event_id, instant, "t.v1", "acme", "s1", "standard", "2026-03", Decimal("1E+3"), b"\x00{",
+        time_text,
+    )  # fmt: skip
+
+
+def test_a_row_is_tab_separated_text_with_the_received_time_and_hex_payload() -> None:
+    assert raw_events_copy([event("urn:a", "e1")]) == (
+        b"urn:a\te1\t2026-03-14T10:22:31.482Z\tt.v1\tacme\ts1\tstandard\t2026-03\t1E+3\t\\\\x007b\n"
+    )
+
+
+def test_reserved_characters_in_values_are_escaped_and_nothing_else_changes() -> None:
+    rows = raw_events_copy([event("urn:a", "plain"), event("urn:\\b", "tab\tnew\nline\rcr")]).split(b"\n")
+    assert rows[0].startswith(b"urn:a\tplain\t")
+    assert rows[1].startswith(b"urn:\\\\b\ttab\\tnew\\nline\\rcr\t2026-03-14T10:22:31.482Z\tt.v1\t")
+    assert rows[2] == b""
+
+
+def test_times_postgresql_would_read_differently_are_written_as_utc() -> None:
+    rounded, far_offset = (
+        event("urn:a", "1", "2026-03-14T10:22:31.1234567Z"),
+        event("urn:a", "2", "2026-03-14T10:22:31+20:00"),
+    )
+    assert claims_copy(claim_rows([far_offset, rounded])) == (
+        b"urn:a\t1\t2026-03-14T10:22:31.123456+00:00\nurn:a\t2\t2026-03-13T14:22:31+00:00\n"
+    )
+
+
+def test_claims_are_sorted_by_pair_and_escaped() -> None:
+    rows = claim_rows([event("urn:b", "1"), event("urn:a", "x\ty"), event("urn:a", "2")])
+    assert [row[:2] for row in rows] == [("urn:a", "2"), ("urn:a", "x\ty"), ("urn:b", "1")]
+    assert claims_copy(rows).split(b"\n")[1] == b"urn:a\tx\\ty\t2026-03-14T10:22:31.482Z"

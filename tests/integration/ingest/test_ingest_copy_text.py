@@ -148,7 +148,8 @@ async def test_the_ledger_keeps_awkward_values_exactly(ingest_settings: IngestSe
     tag = uuid.uuid4().hex[:8]
     events = awkward_events(tag)
     engine = create_engine(ingest_settings, "ingest")
-    ledger = PostgresLedger(engine, "aggregated")
+    topic = f"aggregated-{tag}"  # its notifications are removed at the end, not left to the relay tests
+    ledger = PostgresLedger(engine, topic)
     try:
         first = await ledger.record(LedgerBatch(events[:25]))
         again = await ledger.record(LedgerBatch(events))  # 25 taken pairs: the exact claim
@@ -163,4 +164,6 @@ async def test_the_ledger_keeps_awkward_values_exactly(ingest_settings: IngestSe
         assert comparable(rows) == comparable([e[:10] for e in events])
         assert comparable(claimed) == comparable([e[:3] for e in events])
     finally:
+        async with driver_connection(engine) as connection:
+            await connection.execute("DELETE FROM outbox WHERE topic = $1", topic)
         await engine.dispose()

@@ -53,11 +53,12 @@ def _escaped(value: str) -> str:
 
 
 def raw_events_copy(events: Sequence[UsageEvent]) -> bytes:
-    """The events as raw_events rows (columns in UsageEvent order)."""
+    """The events as raw_events rows (columns in UsageEvent order). The tuples are unpacked rather
+    than read field by field: a third of the cost of formatting the rows."""
     text = "".join([
-        f"{e.source}\t{e.id}\t{e.time_text or utc_text(e.time)}\t{e.type}\t{e.tenant}\t{e.site}\t"
-        f"{e.category}\t{e.period}\t{e.quantity!s}\t\\\\x{e.payload.hex()}\n"
-        for e in events
+        f"{src}\t{eid}\t{stamp or utc_text(at)}\t{kind}\t{tenant}\t{site}\t{cat}\t{period}\t"
+        f"{qty!s}\t\\\\x{body.hex()}\n"
+        for src, eid, at, kind, tenant, site, cat, period, qty, body, stamp in events
     ])  # fmt: skip
     if not _clean(text, len(events), RAW_TABS, 2):
         text = "".join([_escaped_raw_row(e) for e in events])
@@ -74,7 +75,7 @@ def _escaped_raw_row(e: UsageEvent) -> str:
 
 def claim_rows(events: Sequence[UsageEvent]) -> list[ClaimRow]:
     """The event_ids rows sorted by (source, id): the lock order every writer follows."""
-    return sorted([(e.source, e.id, e.time_text or utc_text(e.time)) for e in events])
+    return sorted([(src, eid, stamp or utc_text(at)) for src, eid, at, *_, stamp in events])
 
 
 def claims_copy(rows: Sequence[ClaimRow]) -> bytes:

@@ -30,6 +30,8 @@ STRUCTURED_CONTENT_TYPES = frozenset({b"application/cloudevents+json", JSON})
 BINARY_ATTRIBUTES = frozenset({"ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time"})
 BINARY_HEADERS = BINARY_ATTRIBUTES | {"content-type"}
 """The headers of a binary-mode record this path reads; a record with any other goes the long way."""
+STRUCTURED_HEADERS = frozenset(("content-type", kind) for kind in STRUCTURED_CONTENT_TYPES)
+"""The one header a structured record of the usual shape carries, if any."""
 
 
 class _StructuredEvent(msgspec.Struct):
@@ -56,18 +58,14 @@ class TypedDecoder:
     def decode(self, value: bytes | None, headers: Sequence[tuple[str, bytes]]) -> UsageEvent | None:
         if value is None or len(value) > self._max_bytes:
             return None
-        named = dict(headers)
-        if len(named) != len(headers):
-            return None  # a repeated header: the long way checks every copy, not just the last
         try:
-            if "ce_specversion" in named:
-                return self._binary(value, named)
-            if named and (
-                named.keys() != {"content-type"} or named["content-type"] not in STRUCTURED_CONTENT_TYPES
-            ):
-                return None  # other headers: the long way decides whether they matter
-            event = self._structured.decode(value)
-            return self._complete(event.source, event.id, event.type, event.time, event.data, value)
+            if not headers or (len(headers) == 1 and headers[0] in STRUCTURED_HEADERS):
+                event = self._structured.decode(value)
+                return self._complete(event.source, event.id, event.type, event.time, event.data, value)
+            named = dict(headers)
+            if len(named) != len(headers) or "ce_specversion" not in named:
+                return None  # a repeated header (the long way checks every copy) or other headers
+            return self._binary(value, named)
         except (msgspec.DecodeError, UnicodeDecodeError, InvalidEvent):
             return None
 

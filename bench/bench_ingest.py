@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import io
 import json
 import pstats
@@ -104,6 +105,29 @@ async def counted_events(engine: AsyncEngine, schema: str) -> int:
     return int(value)
 
 
+class GcPauses:
+    """Time spent in the interpreter's cyclic garbage collector while active (part of the process CPU)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.collections = 0
+        self._began = 0.0
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self._observe)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        gc.callbacks.remove(self._observe)
+
+    def _observe(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._began
+            self.collections += 1
+
+
 async def run_service(settings: IngestSettings, count: int) -> float:
     """The real app lifespan (consumer, ledger, relay) until the aggregates hold ``count`` events."""
     await asyncio.to_thread(upgrade, ROOT / "services" / "ingest", settings)
@@ -112,12 +136,17 @@ async def run_service(settings: IngestSettings, count: int) -> float:
     schema = settings.schema_name("ingest")
     started, cpu_started = time.perf_counter(), time.process_time()
     try:
-        async with app.router.lifespan_context(app):
-            while await counted_events(probe, schema) < count:
-                await asyncio.sleep(0.1)
-            elapsed = time.perf_counter() - started
-            cpu = time.process_time() - cpu_started
-            print(f"ingest process CPU   : {cpu:7.2f}s  {cpu / count * 1e6:10.1f} µs/event")
+        with GcPauses() as pauses:
+            async with app.router.lifespan_context(app):
+                while await counted_events(probe, schema) < count:
+                    await asyncio.sleep(0.1)
+                elapsed = time.perf_counter() - started
+                cpu = time.process_time() - cpu_started
+        print(f"ingest process CPU   : {cpu:7.2f}s  {cpu / count * 1e6:10.1f} µs/event")
+        print(
+            f"  of which GC pauses : {pauses.seconds:7.2f}s  {pauses.seconds / count * 1e6:10.1f} µs/event"
+            f"  ({pauses.collections:,} collections)"
+        )
     finally:
         await drop_schema(probe, schema)
         await probe.dispose()

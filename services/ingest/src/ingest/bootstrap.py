@@ -22,6 +22,7 @@ from billing_runtime.kafka import consumer_group, create_consumer, create_produc
 from ingest.api import install_routes
 from ingest.checking import EventChecker
 from ingest.classification import load_classifier
+from ingest.collector_tuning import collector_tuned_for_batches
 from ingest.consumer import SeekToStoredPositions, UsageConsumer
 from ingest.intake import Intake
 from ingest.metrics import IngestMetrics
@@ -113,7 +114,8 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             tasks["consumer"] = asyncio.create_task(usage.run(stopping), name="ingest-consumer")
             tasks["consumer"].add_done_callback(_report_end)
         try:
-            yield
+            with collector_tuned_for_batches():
+                yield
         finally:
             stopping.set()
             await _finish(list(tasks.values()), settings.ingest_shutdown_grace_seconds)

@@ -161,3 +161,35 @@ def test_a_remembered_quantity_text_gives_the_same_decimal_and_bad_texts_stay_ba
         with pytest.raises(InvalidEvent) as caught:
             shared.check(usage_event(10 + attempt, quantity="-2.50"), b"")
         assert caught.value.reason == Reason.INVALID_QUANTITY
+
+
+def _with_text(field: str, text: str) -> dict[str, Any]:
+    if field in ("id", "source", "type"):
+        return {**usage_event(), field: text}
+    keys = {"tenant_id": "tenant", "site_id": "site", "category": "category"}
+    return usage_event(**{keys[field]: text})
+
+
+@pytest.mark.parametrize("field", ["id", "source", "type", "tenant_id", "site_id", "category"])
+@pytest.mark.parametrize(("text", "why"), [("a\x00b", "NUL"), ("a\ud800b", "surrogate")])
+def test_a_text_postgresql_cannot_store_is_refused_naming_its_field(field: str, text: str, why: str) -> None:
+    event = _with_text(field, text)
+    with pytest.raises(InvalidEvent) as caught:
+        checker().check(event, b"{}")  # the payload's bytes do not matter to the checks
+    expected = Reason.INVALID_ATTRIBUTE if field in ("id", "source", "type") else Reason.INVALID_DATA
+    assert caught.value.reason == expected
+    assert field in caught.value.detail and why in caught.value.detail
+
+
+@pytest.mark.parametrize("field", ["id", "source", "type", "tenant_id", "site_id", "category"])
+def test_other_unicode_texts_are_kept_as_sent(field: str) -> None:
+    accepted = checker().check(_with_text(field, "Zürich-東京 ✓"), b"{}")
+    stored = {
+        "id": accepted.id,
+        "source": accepted.source,
+        "type": accepted.type,
+        "tenant_id": accepted.tenant,
+        "site_id": accepted.site,
+        "category": accepted.category,
+    }
+    assert stored[field] == "Zürich-東京 ✓"

@@ -18,7 +18,7 @@ from ingest.classification import Classifier
 from ingest.cloudevents_decoding import decode_kafka_record
 from ingest.events import UsageEvent
 from ingest.periods import TenantPeriods
-from ingest.rejections import InvalidEvent
+from ingest.rejections import InvalidEvent, Reason
 from ingest.typed_decoding import TypedDecoder
 
 LIMIT = 4096
@@ -99,13 +99,21 @@ def test_a_repeated_member_counts_with_its_last_value_on_both_paths() -> None:
         ),
         replace(binary(usage_event()), headers=(*binary(usage_event()).headers, ("ce_traceparent", b"00-1"))),
         replace(structured(usage_event()), headers=(("content-type", b"application/json; charset=utf-8"),)),
-        structured(usage_event(id="\ud800")),
         structured(usage_event(datacontenttype="application/cloudevents+json")),
     ],
 )
 def test_records_outside_the_common_shape_take_the_explaining_path(record: Record) -> None:
     assert typed(record) is None
     assert isinstance(explained(record), UsageEvent)  # accepted all the same, the long way
+
+
+def test_an_id_with_a_lone_surrogate_takes_the_explaining_path_and_is_refused() -> None:
+    """JSON may spell a lone surrogate; PostgreSQL cannot store it, so it is refused, not retried."""
+    record = structured(usage_event(id="\ud800"))
+    assert typed(record) is None
+    refused = explained(record)
+    assert isinstance(refused, InvalidEvent) and refused.reason == Reason.INVALID_ATTRIBUTE
+    assert "surrogate" in refused.detail
 
 
 def test_a_repeated_header_takes_the_explaining_path_which_checks_every_copy() -> None:

@@ -181,10 +181,28 @@ class EventChecker:
             period = self._period_of(tenant, instant)
         except (ValueError, OverflowError) as exc:
             raise InvalidEvent(Reason.INVALID_TIME, f"time {time!r} has no billing period: {exc}") from None
+        joined = source + event_id + event_type + tenant + site + category
+        if not joined.isascii() or "\x00" in joined:
+            _explain_unstorable(source=source, id=event_id, type=event_type)
+            _explain_unstorable(**{"data.tenant_id": tenant, "data.site_id": site, "category": category})
         return UsageEvent(
             source, event_id, instant, event_type, tenant, site, category, period,
             quantity, payload, time_text,
         )  # fmt: skip
+
+
+def _explain_unstorable(**texts: str) -> None:
+    """Refuse a text PostgreSQL cannot store: a NUL character, or a lone surrogate (not UTF-8).
+
+    Such an event would fail its batch's write on every retry and hold its partition up."""
+    for name, text in texts.items():
+        reason = Reason.INVALID_ATTRIBUTE if "." not in name and name != "category" else Reason.INVALID_DATA
+        if "\x00" in text:
+            raise InvalidEvent(reason, f"{name} {text!r} contains a NUL character, which cannot be stored")
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            raise InvalidEvent(reason, f"{name} {text!r} is not valid Unicode (a lone surrogate)") from None
 
 
 def _explain_attributes(envelope: dict[str, Any]) -> None:

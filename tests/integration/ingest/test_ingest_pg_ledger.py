@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -24,6 +26,23 @@ def event(tenant: str, n: int, when: datetime, quantity: str = "1.5") -> UsageEv
     return UsageEvent(
         "urn:test", f"{tenant}-{n}", when, "t.v1", tenant, "s1", "standard", period, Decimal(quantity), b"{}"
     )
+
+
+NOT_A_TOPIC = "aggregated"
+"""The ledgers here queue their notifications for this name, which no broker topic has."""
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def _remove_queued_notifications(ingest_settings: IngestSettings) -> AsyncIterator[None]:
+    """The notifications these tests queue are for no real topic: they are removed after each
+    test, so that no later test's outbox relay meets them, whatever order the tests run in."""
+    yield
+    engine = create_engine(ingest_settings, "ingest")
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("DELETE FROM outbox WHERE topic = :t"), {"t": NOT_A_TOPIC})
+    finally:
+        await engine.dispose()
 
 
 async def stored_counts(engine: AsyncEngine, tenant: str) -> tuple[int, int]:
@@ -43,7 +62,7 @@ async def test_repeats_inside_a_batch_and_pairs_taken_earlier_count_once(
     ingest_settings: IngestSettings,
 ) -> None:
     engine = create_engine(ingest_settings, "ingest")
-    ledger = PostgresLedger(engine, "aggregated")
+    ledger = PostgresLedger(engine, NOT_A_TOPIC)
     tenant = f"ledger-{uuid.uuid4().hex[:8]}"
     march = datetime(2026, 3, 5, tzinfo=UTC)
     try:
@@ -77,7 +96,7 @@ async def test_raw_events_land_in_month_partitions_and_cannot_be_changed(
     ingest_settings: IngestSettings,
 ) -> None:
     engine = create_engine(ingest_settings, "ingest")
-    ledger = PostgresLedger(engine, "aggregated")
+    ledger = PostgresLedger(engine, NOT_A_TOPIC)
     tenant = f"ledger-{uuid.uuid4().hex[:8]}"
     times = [
         datetime(2031, 7, 31, 23, 59, tzinfo=UTC),
@@ -114,7 +133,7 @@ async def test_claims_stay_exact_whichever_way_each_batch_is_claimed(
     """All-new batches are claimed with a COPY; a batch with a taken or repeated pair falls back to
     the exact claim, and the batches after it go on being counted once until all-new ones return."""
     engine = create_engine(ingest_settings, "ingest")
-    ledger = PostgresLedger(engine, "aggregated")
+    ledger = PostgresLedger(engine, NOT_A_TOPIC)
     tenant = f"ledger-{uuid.uuid4().hex[:8]}"
     march = datetime(2026, 3, 5, tzinfo=UTC)
     batches = [
@@ -149,7 +168,7 @@ async def test_concurrent_writers_of_the_same_events_count_each_pair_once(
     size, rounds = 3000, 4
     try:
         for round_number in range(rounds):
-            ledgers = [PostgresLedger(engine, "aggregated") for engine in engines]  # both expect new pairs
+            ledgers = [PostgresLedger(engine, NOT_A_TOPIC) for engine in engines]  # both expect new pairs
             forward = [event(tenant, n, march) for n in range(round_number * size, (round_number + 1) * size)]
             outcomes = await asyncio.gather(
                 ledgers[0].record(LedgerBatch(forward)),
@@ -177,7 +196,7 @@ async def test_a_kept_connection_the_server_dropped_fails_one_write_and_is_repla
             }
         },
     )
-    ledger = PostgresLedger(engine, "aggregated", keep_connection=True)
+    ledger = PostgresLedger(engine, NOT_A_TOPIC, keep_connection=True)
     tenant = name
     march = datetime(2026, 3, 5, tzinfo=UTC)
     try:

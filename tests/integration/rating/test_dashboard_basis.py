@@ -146,3 +146,49 @@ async def test_a_refresh_reads_the_period_and_the_earlier_mark_in_one_statement(
     assert two.earlier.changes > one.earlier.changes
     assert two.earlier == (await reads.view_inputs("t_mark", "2026-05")).basis.earlier_usage
     assert RatingBasis(0, two.earlier) == RatingBasis.from_data(RatingBasis(0, two.earlier).to_data())
+
+
+async def test_a_current_snapshot_is_answered_with_its_stored_text_and_a_stale_one_is_recomputed(
+    client, app, rating_settings, clock
+):
+    tenant = "t_text"
+    params = {"tenant": tenant, "period": str(MARCH)}
+    assert (
+        await client.put(f"/v1/contracts/{tenant}", content=contract_yaml(tenant), headers=YAML)
+    ).status_code == 201
+    clock.set(datetime(2026, 3, 20, tzinfo=UTC))
+    await add_usage(rating_settings, tenant, "2026-02", "bos-02", "standard", "2500")
+    await add_usage(rating_settings, tenant, "2026-03", "bos-02", "standard", "1500")
+    first = await client.get("/v1/dashboard", params=params)
+    assert first.status_code == 200 and first.headers["content-type"] == "application/json"
+    # Mark the stored body (revision and basis untouched, so it stays current): the next view must be
+    # PostgreSQL's text of it, byte for byte, not a figure computed again.
+    table = f'"{rating_settings.schema_name("rating")}".dashboard_snapshots'
+    key = {"tenant": tenant, "period": str(MARCH)}
+    async with app.state.parts.engine.begin() as conn:
+        await conn.execute(
+            sa.text(
+                f'UPDATE {table} SET body = body || \'{{"marked": "é"}}\' WHERE tenant_id = :tenant '
+                "AND period = :period"
+            ),
+            key,
+        )
+        stored_text = (
+            await conn.execute(
+                sa.text(f"SELECT body::text FROM {table} WHERE tenant_id = :tenant AND period = :period"),
+                key,
+            )
+        ).scalar_one()
+    current = await client.get("/v1/dashboard", params=params)
+    assert current.status_code == 200 and current.headers["content-type"] == "application/json"
+    assert current.content == stored_text.encode()
+    assert current.json() == {**first.json(), "marked": "é"}
+
+    await add_usage(rating_settings, tenant, "2026-02", "bos-02", "standard", "900")  # late: stale
+    stale = await client.get("/v1/dashboard", params=params)
+    assert stale.status_code == 200 and stale.headers["content-type"] == "application/json"
+    body = stale.json()
+    assert "marked" not in body
+    _, contract = await app.state.parts.api.contracts.contract(tenant)
+    rows = await app.state.parts.usage.usage(tenant, str(MARCH))
+    assert body["invoice"] == invoice_to_data(rate_run(contract, usage_by_period(rows), MARCH)[-1])

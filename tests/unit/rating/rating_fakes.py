@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +20,7 @@ from rating.records import (
     DashboardSnapshot,
     OutboxMessage,
     RatingBasis,
+    StoredFigure,
     TenantState,
     UsageMark,
 )
@@ -199,9 +201,15 @@ class MemoryDashboardReads:
         )
 
     async def view_inputs(self, tenant_id: str, period: str) -> ViewInputs:
+        snapshot = await self._store.snapshot(tenant_id, period)
+        stored = None
+        if snapshot is not None:
+            # Sorted keys, as no freshly computed body is: a view answered from it is told apart.
+            text = json.dumps(snapshot.body, sort_keys=True)
+            stored = StoredFigure(snapshot.revision, snapshot.basis, text)
         return ViewInputs(
             await self._store.tenant(tenant_id),
-            await self._store.snapshot(tenant_id, period),
+            stored,
             RatingBasis(
                 await self._issued.count(tenant_id), await self._usage.mark_before(tenant_id, period)
             ),

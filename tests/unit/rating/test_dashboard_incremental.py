@@ -3,12 +3,14 @@ and still equal the full run from the contract start after every kind of change.
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime
 from typing import Any
 
 from billing_core import Period, RatingError, invoice_to_data, rate_run, rate_run_with_ledger
 from rating.contracts import Author
+from rating.dashboard import body_json as dashboard_body_json
 from rating.issued_invoices import ledger_before
 from rating.usage_view import usage_by_period
 
@@ -83,7 +85,7 @@ async def test_late_usage_for_an_earlier_open_period_shows_in_the_next_view(
     # Late March usage takes Boston past its annual cap: April's cap credit grows. No notification
     # for April arrives; the view notices that the earlier aggregates moved.
     usage.add("acme", "bos-02", "standard", "2026-03", "2500")
-    after = await dashboard.view("acme", april)
+    after = json.loads(await dashboard.view("acme", april))
     assert shown(after) == await full_run(contracts, usage, issued, "acme", april)
     assert after["total"] != before["total"]
     assert usage.reads_before == 2
@@ -100,7 +102,7 @@ async def test_a_newly_issued_invoice_and_late_usage_for_it_show_in_the_next_vie
     await refresh(dashboard, store, "acme", march)
     await issue_through(contracts, usage, issued, "acme", Period(2026, 2))
     usage.add("acme", "nyc-01", "standard", "2026-01", "50")  # after January was issued
-    body = await dashboard.view("acme", march)
+    body = json.loads(await dashboard.view("acme", march))
     assert shown(body) == await full_run(contracts, usage, issued, "acme", march)
     adjustments = [
         line for site in body["sites"] for line in site["lines"] if line["kind"] == "prior_period_adjustment"
@@ -117,10 +119,10 @@ async def test_an_issued_invoice_alone_is_noticed(
     march = Period(2026, 3)
     await refresh(dashboard, store, "acme", march)
     reads = issued.reads
-    await dashboard.view("acme", march)
+    json.loads(await dashboard.view("acme", march))
     assert issued.reads == reads  # nothing changed: the stored snapshot is shown
     await issue_through(contracts, usage, issued, "acme", Period(2026, 2))
-    body = await dashboard.view("acme", march)
+    body = json.loads(await dashboard.view("acme", march))
     assert issued.reads == reads + 1
     assert shown(body) == await full_run(contracts, usage, issued, "acme", march)
 
@@ -143,7 +145,7 @@ async def test_a_configuration_change_is_noticed(
         ],
     }
     await contracts.put_contract("acme", changed, "contract.yaml", OPS)
-    body = await dashboard.view("acme", april)
+    body = json.loads(await dashboard.view("acme", april))
     assert shown(body) == await full_run(contracts, usage, issued, "acme", april)
     assert body["total"] != before["total"]
 
@@ -158,8 +160,8 @@ async def test_usage_before_the_contract_start_is_reported_once(
     for period in (Period(2026, 1), Period(2026, 2)):
         body = await refresh(dashboard, store, "acme", period)
         assert shown(body) == await full_run(contracts, usage, issued, "acme", period)
-    january = await dashboard.view("acme", Period(2026, 1))
-    february = await dashboard.view("acme", Period(2026, 2))
+    january = json.loads(await dashboard.view("acme", Period(2026, 1)))
+    february = json.loads(await dashboard.view("acme", Period(2026, 2)))
     assert [u["period"] for u in january["invoice"]["unbillable"]] == ["2025-12"]
     assert february["invoice"]["unbillable"] == []
 
@@ -201,6 +203,32 @@ async def test_random_histories_equal_the_full_run(
         body = (
             await refresh(dashboard, store, "acme", period)
             if pick.random() < 0.5
-            else await dashboard.view("acme", period)
+            else json.loads(await dashboard.view("acme", period))
         )
         assert shown(body) == await full_run(contracts, usage, issued, "acme", period), f"step {step}"
+
+
+async def test_a_current_snapshot_is_answered_with_its_stored_text_and_a_stale_one_is_recomputed(
+    contracts, contract_data, dashboard, store, usage, issued, clock
+):
+    await onboard(contracts, contract_data, clock, datetime(2026, 3, 10, tzinfo=UTC))
+    usage.add("acme", "bos-02", "standard", "2026-02", "3000")
+    usage.add("acme", "bos-02", "standard", "2026-03", "1000")
+    march = Period(2026, 3)
+    await refresh(dashboard, store, "acme", march)
+    stored = store.snapshots[("acme", "2026-03")]
+    # The fake stores its text with sorted keys, which a computed body never has.
+    stored_text = json.dumps(stored.body, sort_keys=True)
+    assert stored_text != dashboard_body_json(stored.body)
+    reads = usage.reads_before
+    assert await dashboard.view("acme", march) == stored_text
+    assert usage.reads_before == reads  # nothing was rated
+    assert store.snapshots[("acme", "2026-03")] is stored
+
+    usage.add("acme", "bos-02", "standard", "2026-02", "2500")  # late, past the annual cap
+    text = await dashboard.view("acme", march)
+    recomputed = store.snapshots[("acme", "2026-03")]
+    assert recomputed is not stored
+    assert text == dashboard_body_json(recomputed.body)
+    assert shown(json.loads(text)) == await full_run(contracts, usage, issued, "acme", march)
+    assert json.loads(text)["total"] != stored.body["total"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -46,7 +47,7 @@ async def test_late_usage_after_an_issued_invoice_shows_as_an_adjustment(
     issued.invoices["casef"].append(march)
     usage.add("casef", "nyc-01", "standard", "2026-03", "50")  # arrives after March was issued
     clock.set(datetime(2026, 4, 10, tzinfo=UTC))
-    april = await dashboard.view("casef", Period(2026, 4))
+    april = json.loads(await dashboard.view("casef", Period(2026, 4)))
     site = april["sites"][0]
     adjustments = [line for line in site["lines"] if line["kind"] == "prior_period_adjustment"]
     assert {(line.get("category") or "shortfall", line["amount"]) for line in adjustments} == {

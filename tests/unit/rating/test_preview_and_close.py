@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime
 
@@ -138,7 +139,7 @@ async def test_dashboard_shows_minimum_progress_and_cap_projection(
     usage.add("acme", "nyc-01", "standard", "2026-03", "300")
     usage.add("acme", "nyc-01", "expedited", "2026-03", "40")
     usage.add("acme", "bos-02", "standard", "2026-03", "1000")
-    body = await dashboard.view("acme", None)
+    body = json.loads(await dashboard.view("acme", None))
     assert body["period"] == "2026-03" and body["status"] == "open"
     nyc = next(s for s in body["sites"] if s["site"] == "nyc-01")
     assert nyc["minimum_progress"] == {

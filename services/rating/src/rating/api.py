@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Header, Query, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from billing_core import Period
 from billing_io.contract_yaml import ContractSyntaxError, dump_contract_yaml, parse_contract_text
@@ -187,10 +187,10 @@ def build_router(api: RatingApi) -> APIRouter:
         return settings_view(result.tenant)
 
     @router.get("/dashboard")
-    async def dashboard(tenant: str, period: str | None = Query(default=None)) -> JSONResponse:
-        # The figure is JSON data already (strings for amounts); encoding it directly spares the
-        # generic walk over every line that returning the dict would make.
-        return JSONResponse(await api.dashboard.view(tenant, _period(period) if period else None))
+    async def dashboard(tenant: str, period: str | None = Query(default=None)) -> Response:
+        # The view is JSON text already (a current snapshot's stored text, or a fresh figure's).
+        text = await api.dashboard.view(tenant, _period(period) if period else None)
+        return Response(text, media_type="application/json")
 
     @router.post("/periods/{tenant}/{period}/close")
     async def close(tenant: str, period: str, x_actor: str | None = Header(default=None)) -> JSONResponse:

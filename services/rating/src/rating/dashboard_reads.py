@@ -17,8 +17,8 @@ from rating.autocommit import Connector
 from rating.ingest_usage import IngestUsageReader, mark_of, rows_from_json
 from rating.issued_invoices import IssuedInvoiceReader
 from rating.ports import PeriodUsage, RefreshInputs, ViewInputs
-from rating.records import RatingBasis
-from rating.sql_store import closed_query, snapshot_from, snapshot_query, state_of, tenant_query
+from rating.records import RatingBasis, StoredFigure
+from rating.sql_store import closed_query, snapshot_query, state_of, tenant_query
 
 
 class SqlDashboardReads:
@@ -54,16 +54,15 @@ class SqlDashboardReads:
 
     def view_query(self, tenant_id: str, period: str) -> sa.Select[Any]:
         """What a view reads as one row: the earlier mark's row with the tenant's head and the stored
-        snapshot joined to it (NULLs where there is none) and the issued count."""
+        snapshot joined to it (NULLs where there is none) and the issued count. The snapshot's body
+        comes as PostgreSQL's text of it, to be answered without being decoded."""
         mark = self._usage.mark_query(tenant_id, period).subquery("mark")
         head = tenant_query(tenant_id).subquery("head")
         snapshot = snapshot_query(tenant_id, period).subquery("snapshot")
         return sa.select(
             head,
-            snapshot.c.period.label("snapshot_period"),
-            snapshot.c.computed_at,
             snapshot.c.revision.label("snapshot_revision"),
-            snapshot.c.body,
+            sa.cast(snapshot.c.body, sa.Text).label("body_json"),
             snapshot.c.basis,
             mark.c.aggregates,
             mark.c.changes,
@@ -74,10 +73,9 @@ class SqlDashboardReads:
         async with self._engine.connect() as conn:
             row = (await conn.execute(self.view_query(tenant_id, period))).one()
         snapshot = None
-        if row.snapshot_period is not None:
-            snapshot = snapshot_from(
-                tenant_id, row.snapshot_period, row.computed_at, row.snapshot_revision, row.body, row.basis
-            )
+        if row.body_json is not None:
+            basis = RatingBasis.from_data(row.basis) if row.basis is not None else None
+            snapshot = StoredFigure(row.snapshot_revision, basis, row.body_json)
         return ViewInputs(
             state=state_of([row]), snapshot=snapshot, basis=RatingBasis(int(row.issued), mark_of(row))
         )

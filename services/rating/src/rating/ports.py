@@ -14,6 +14,7 @@ from rating.records import (
     DashboardSnapshot,
     OutboxMessage,
     RatingBasis,
+    StoredFigure,
     TenantState,
     UsageMark,
 )
@@ -129,7 +130,7 @@ class ViewInputs:
     """What a dashboard view reads to tell whether the stored snapshot still holds."""
 
     state: TenantState | None
-    snapshot: DashboardSnapshot | None
+    snapshot: StoredFigure | None
     basis: RatingBasis
 
 

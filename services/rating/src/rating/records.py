@@ -123,6 +123,17 @@ class DashboardSnapshot:
 
 
 @dataclass(frozen=True)
+class StoredFigure:
+    """A stored snapshot as a view reads it: what it rests on and its body as the stored JSON text,
+    which is answered as it is while the snapshot is current (decoding and re-encoding it cost
+    several milliseconds of CPU per view)."""
+
+    revision: int
+    basis: RatingBasis | None
+    body_json: str
+
+
+@dataclass(frozen=True)
 class OutboxMessage:
     topic: str
     key: str

@@ -19,6 +19,7 @@ from billing_runtime.read_models import usage_aggregates
 from rating.autocommit import single_statements
 from rating.ports import UsageRow
 from rating.records import UsageMark
+from rating.sql_values import SqlText
 
 
 def _row(row: Any) -> UsageRow:
@@ -55,7 +56,7 @@ class IngestUsageReader:
             table.c.last_change,
         ).where(*where)
 
-    def mark_query(self, tenant_id: str, period: str) -> sa.Select[Any]:
+    def mark_query(self, tenant_id: SqlText, period: SqlText) -> sa.Select[Any]:
         """The mark of the aggregates of periods before ``period`` (see ``mark_of``)."""
         table = self._aggregates
         return sa.select(
@@ -75,7 +76,7 @@ class IngestUsageReader:
         table = self._aggregates
         return await self._fetch(self._rows(table.c.tenant_id == tenant_id, table.c.period < period))
 
-    def period_rows_json(self, tenant_id: str, period: str) -> sa.ScalarSelect[Any]:
+    def period_rows_json(self, tenant_id: SqlText, period: SqlText) -> sa.ScalarSelect[Any]:
         """The period's rows as one JSON array of [site, category, quantity text, events, last
         change] (read with ``rows_from_json``), for statements that want one row back."""
         table = self._aggregates

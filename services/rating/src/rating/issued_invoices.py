@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from billing_core import BillingLedger, Invoice, Period, invoice_from_data, record_invoice
 from billing_runtime.read_models import invoice_documents
 from rating.autocommit import single_statements
+from rating.sql_values import SqlText
 
 
 def ledger_before(invoices: Iterable[Invoice], period: Period) -> BillingLedger:
@@ -35,11 +36,11 @@ class IssuedInvoiceReader:
         self._engine = single_statements(engine)
         self._invoices = invoice_documents(invoice_schema)
 
-    def _issued_of(self, tenant_id: str) -> sa.ColumnElement[bool]:
+    def _issued_of(self, tenant_id: SqlText) -> sa.ColumnElement[bool]:
         table = self._invoices
         return sa.and_(table.c.tenant_id == tenant_id, table.c.kind == "invoice", table.c.status == "issued")
 
-    def count_query(self, tenant_id: str) -> sa.Select[Any]:
+    def count_query(self, tenant_id: SqlText) -> sa.Select[Any]:
         return sa.select(sa.func.count()).select_from(self._invoices).where(self._issued_of(tenant_id))
 
     async def count(self, tenant_id: str) -> int:

@@ -27,6 +27,7 @@ from rating.records import (
     TenantSettings,
     TenantState,
 )
+from rating.sql_values import SqlText
 
 
 def _state(row: Any) -> TenantState:
@@ -44,11 +45,11 @@ def state_of(rows: Sequence[Any]) -> TenantState | None:
     return _state(rows[0]) if rows and rows[0].tenant_id is not None else None
 
 
-def tenant_query(tenant_id: str) -> sa.Select[Any]:
+def tenant_query(tenant_id: SqlText) -> sa.Select[Any]:
     return sa.select(t.tenants).where(t.tenants.c.tenant_id == tenant_id)
 
 
-def snapshot_query(tenant_id: str, period: str) -> sa.Select[Any]:
+def snapshot_query(tenant_id: SqlText, period: SqlText) -> sa.Select[Any]:
     table = t.dashboard_snapshots
     return sa.select(table).where(table.c.tenant_id == tenant_id, table.c.period == period)
 
@@ -68,7 +69,7 @@ def snapshot_of(rows: Sequence[Any]) -> DashboardSnapshot | None:
     return snapshot_from(row.tenant_id, row.period, row.computed_at, row.revision, row.body, row.basis)
 
 
-def closed_query(tenant_id: str, period: str) -> sa.Select[Any]:
+def closed_query(tenant_id: SqlText, period: SqlText) -> sa.Select[Any]:
     table = t.closed_periods
     return sa.select(table).where(table.c.tenant_id == tenant_id, table.c.period == period)
 

@@ -120,8 +120,11 @@ class CrashRun:
             "SELECT coalesce(sum(events), 0) FROM usage_aggregates WHERE tenant_id = ANY(:t)"
         )
 
-    async def wait_for_count(self, ingest: IngestProcess, beyond: int, timeout: float) -> int:
-        """Poll until more than ``beyond`` events are counted; fails when ingest dies or time runs out."""
+    async def wait_for_count(
+        self, ingest: IngestProcess, beyond: int, timeout: float, poll: float = 0.2
+    ) -> int:
+        """Poll every ``poll`` seconds until more than ``beyond`` events are counted; fails when
+        ingest dies or time runs out."""
         deadline = time.monotonic() + timeout
         while True:
             now = await self.counted()
@@ -133,7 +136,7 @@ class CrashRun:
                     f"ingest counted {now} events in {timeout:.0f} s, waiting for more than {beyond}:\n"
                     f"{log_tail(self.log)}"
                 )
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(poll)
 
     async def finish(self, ingest: IngestProcess, timeout: float = 180) -> int:
         """Wait until every distinct event is counted, give a replay time to show a double count,

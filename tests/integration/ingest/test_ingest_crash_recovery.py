@@ -8,7 +8,9 @@ that other tests and the services use. It is started once for the module and tor
 leaving no process behind. Each scenario has its own topics, schema and tenants.
 
 * SIGKILL: 200,000 distinct events plus 20,000 repeats, produced while ingest consumes. The process
-  is killed five times at random moments (mid-batch, mid-commit, mid-publish) and started again;
+  is killed five times at random moments (mid-batch, mid-commit, mid-publish): each kill comes a
+  few milliseconds after the count passes a random point of its own slice of the consumption, so
+  all five land while events are still being consumed. After each kill ingest starts again;
   each start seeks to the positions stored with the last committed batch, and whatever was in flight
   is replayed and deduplicated. Every start after a kill waits for the group to drop the dead member
   (its 10 s session timeout), which is most of this scenario's time.
@@ -62,10 +64,10 @@ async def test_sigkill_at_random_moments_neither_loses_nor_doubles_an_event(
         ingest: IngestProcess | None = None
         try:
             seen = 0
-            for _ in range(KILLS):
+            for target in kill_points(run):
                 ingest = run.start_ingest()
-                seen = await run.wait_for_count(ingest, seen, timeout=120)
-                await asyncio.sleep(run.rng.uniform(0.1, 1.5))
+                seen = await run.wait_for_count(ingest, max(seen, target), timeout=120, poll=0.02)
+                await asyncio.sleep(run.rng.uniform(0, 0.05))
                 ingest.kill()
                 seen = await run.counted()
             assert seen < run.distinct, "the kills all came after the work was done; nothing was tested"
@@ -80,6 +82,18 @@ async def test_sigkill_at_random_moments_neither_loses_nor_doubles_an_event(
 
         assert await run.ledger_totals() == run.expected_totals()
         assert await run.raw_events() == run.distinct
+
+
+def kill_points(run: CrashRun) -> list[int]:
+    """Counts at which to kill ingest: random, spread over the whole consumption, and ordered.
+
+    Killing at a count (not after a random delay) keeps every kill inside the consumption
+    however fast ingest has become; each point lies in its own slice of 5 %-90 % of the
+    distinct events, so consecutive kills are apart by several batches.
+    """
+    low, high = 0.05 * run.distinct, 0.9 * run.distinct
+    width = (high - low) / KILLS
+    return [int(low + width * (slot + run.rng.uniform(0.2, 0.8))) for slot in range(KILLS)]
 
 
 async def survives_restart(run: CrashRun, restart: Callable[[], None]) -> None:

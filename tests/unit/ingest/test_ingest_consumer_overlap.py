@@ -75,6 +75,10 @@ class ScriptedConsumer:
     log: list[tuple[str, int]]
     committed: list[dict[TopicPartition, int]] = field(default_factory=list)
     buffered: list[Record] = field(default_factory=list)
+    revoke_after_first_take: bool = False
+    """Hand the partition to another group member once the first batch is taken (a rebalance)."""
+    held: set[TopicPartition] = field(default_factory=lambda: {TopicPartition(TOPIC, 0)})
+    highwater_asked: list[TopicPartition] = field(default_factory=list)
 
     async def getmany(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[Record]]:
         if not self.buffered and timeout_ms > 0:
@@ -85,12 +89,21 @@ class ScriptedConsumer:
         taken, self.buffered = self.buffered[:max_records], self.buffered[max_records:]
         if taken:
             self.log.append(("take", taken[0].offset))
+            if self.revoke_after_first_take:
+                self.held.clear()
         return {TopicPartition(TOPIC, 0): taken} if taken else {}
 
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
         self.committed.append(offsets)
 
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.held)
+
     def highwater(self, tp: TopicPartition) -> int | None:
+        # Like aiokafka, which asserts that the partition is assigned.
+        if tp not in self.held:
+            raise AssertionError("Partition is not assigned")
+        self.highwater_asked.append(tp)
         return None
 
 
@@ -115,3 +128,26 @@ async def test_the_previous_batch_is_written_while_the_next_one_is_taken_and_pre
     assert writes == sorted(writes)  # one batch written after the other, in fetch order
     assert [list(offsets.values()) for offsets in kafka.committed] == [[size], [2 * size]]
     assert sum(tally.events for tally in ledger.aggregates.values()) == 2 * size
+
+
+async def test_a_partition_revoked_while_its_batch_is_written_does_not_stop_the_consumer() -> None:
+    """A rebalance (another member joined) can take a partition away while its batch is written:
+    the batch still commits, its lag is not asked of the client (which only knows the partitions it
+    holds), and consuming goes on."""
+    records = [structured(usage_event(n), topic=TOPIC, offset=n) for n in range(20)]
+    ledger = SteppedLedger()
+    stopping = asyncio.Event()
+    kafka = ScriptedConsumer([records[:10], records[10:]], stopping, ledger.log, revoke_after_first_take=True)
+    consumer = UsageConsumer(
+        kafka,
+        LoggingIntake(ledger),
+        IngestMetrics(CollectorRegistry()),
+        group="g",
+        max_records=10,
+        max_wait_ms=10,
+    )
+    await consumer.run(stopping)
+
+    assert [list(offsets.values()) for offsets in kafka.committed] == [[10], [20]]
+    assert kafka.highwater_asked == []
+    assert sum(tally.events for tally in ledger.aggregates.values()) == 20

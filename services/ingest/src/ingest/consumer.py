@@ -145,7 +145,12 @@ class UsageConsumer:
             await self._consumer.commit(offsets)
         except KafkaError as error:  # informational only: the database holds the real positions
             log.info("kafka offset commit skipped: %r", error)
+        # A rebalance may have handed some of the batch's partitions to another member meanwhile;
+        # the client only knows the high-water mark of the partitions it still holds.
+        held = self._consumer.assignment()
         for tp, next_offset in offsets.items():
+            if tp not in held:
+                continue
             highwater = self._consumer.highwater(tp)
             if highwater is not None:
                 self._metrics.consumer_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(

@@ -29,6 +29,7 @@ from billing_runtime.settings import ServiceSettings
 _RETENTION = re.compile(r"^(\d+)([dh])$")
 _TOPIC_ALREADY_EXISTS = 36
 _UNKNOWN_TOPIC = 3
+TOPICS_SERVED_TIMEOUT_SECONDS = 30.0
 
 
 class CatalogueError(ValueError):
@@ -165,6 +166,8 @@ async def ensure_topics(
         }
         if grow:
             await admin.create_partitions(grow)
+        if missing or grow:
+            await _wait_until_served(admin, {name: wanted[name].partitions for name in [*missing, *grow]})
         return EnsureReport(
             created=tuple(missing),
             grown=tuple(grow),
@@ -173,6 +176,36 @@ async def ensure_topics(
         )
     finally:
         await admin.close()
+
+
+async def _wait_until_served(admin: Any, partitions: dict[str, int]) -> None:
+    """Return once the broker describes every topic with all its partitions led.
+
+    A created topic reaches the broker's metadata a moment after the controller accepted it; a
+    consumer that subscribes in between is assigned none of it until its next metadata refresh
+    (minutes), so provisioning is only done when the topics are served.
+    """
+    deadline = asyncio.get_running_loop().time() + TOPICS_SERVED_TIMEOUT_SECONDS
+    while True:
+        described = await admin.describe_topics(list(partitions))
+        waiting = sorted(
+            set(partitions)
+            - {
+                entry["topic"]
+                for entry in described
+                if entry["error_code"] == 0
+                and len(entry["partitions"]) == partitions[entry["topic"]]
+                and all(part["leader"] >= 0 for part in entry["partitions"])
+            }
+        )
+        if not waiting:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise RuntimeError(
+                f"topics not served by the broker {TOPICS_SERVED_TIMEOUT_SECONDS:g} s after creation: "
+                + ", ".join(waiting)
+            )
+        await asyncio.sleep(0.05)
 
 
 async def delete_prefixed_topics(settings: ServiceSettings) -> tuple[str, ...]:

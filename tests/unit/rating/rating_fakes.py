@@ -26,6 +26,12 @@ from rating.records import (
 )
 
 
+async def round_trip() -> None:
+    """Let other tasks run, as each statement of the real store does while it waits on the
+    database: what a transaction has read may meanwhile change unless a lock keeps others out."""
+    await asyncio.sleep(0)
+
+
 class MemoryTransaction:
     def __init__(self, store: MemoryStore, tenant_id: str) -> None:
         self._store = store
@@ -38,21 +44,27 @@ class MemoryTransaction:
         head = self._store.heads.get(self._tenant_id)
         for revision in self.revisions:
             head = self._store.advance(head, revision)
+        await round_trip()
         return head
 
     async def closed_periods(self) -> list[str]:
-        return sorted(set(self._store.closed.get(self._tenant_id, {})) | {c.period for c in self.closes})
+        periods = sorted(set(self._store.closed.get(self._tenant_id, {})) | {c.period for c in self.closes})
+        await round_trip()
+        return periods
 
     async def append_revision(self, revision: ConfigRevision) -> None:
         self.revisions.append(revision)
+        await round_trip()
 
     async def record_close(self, closed: ClosedPeriod) -> None:
         if closed.period in await self.closed_periods():
             raise RuntimeError(f"period {closed.period} closed twice")
         self.closes.append(closed)
+        await round_trip()
 
     async def enqueue(self, message: OutboxMessage) -> None:
         self.messages.append(message)
+        await round_trip()
 
 
 class MemoryStore:
@@ -70,6 +82,15 @@ class MemoryStore:
         async with self._locks[tenant_id]:
             tx = MemoryTransaction(self, tenant_id)
             yield tx
+            await round_trip()  # the commit
+            # as the real store's primary keys, a revision or close already recorded refuses it all
+            recorded = {revision.revision for revision in self.history.get(tenant_id, [])}
+            twice = recorded & {revision.revision for revision in tx.revisions}
+            if twice:
+                raise RuntimeError(f"revision {min(twice)} of {tenant_id} recorded twice")
+            for closed in tx.closes:
+                if closed.period in self.closed.get(tenant_id, {}):
+                    raise RuntimeError(f"period {closed.period} of {tenant_id} closed twice")
             for revision in tx.revisions:
                 self.history[tenant_id].append(copy.deepcopy(revision))
                 self.heads[tenant_id] = self.advance(self.heads.get(tenant_id), revision)

@@ -6,11 +6,15 @@ import json
 import logging
 from datetime import UTC, datetime
 
+import httpx
 import pytest
+from fastapi import FastAPI
 
 from billing_core import Period
+from rating.api import RatingApi, install
 from rating.contracts import Author, ContractService
 from rating.errors import EarlierPeriodOpen, PeriodLocked
+from rating.ports import high_water_of
 from rating.pricing_preview import PricingPreview
 
 SMALL = {
@@ -110,6 +114,33 @@ async def test_periods_close_in_order_from_the_contract_start(store, clock, clos
     assert await closer.closed_periods("small") == ["2026-01", "2026-02", "2026-03"]
     events = [m.event for m in store.outbox if m.event["type"] == "billing.period.closed.v1"]
     assert [e["data"]["period"] for e in events] == ["2026-01", "2026-02", "2026-03"]
+
+
+async def test_close_event_and_response_carry_the_high_water_of_the_periods_aggregates(
+    store, usage, issued, clock, closer, contracts, dashboard
+):
+    await contracts.put_contract("small", SMALL, "small.yaml", OPS)
+    usage.add("small", "s1", "standard", "2026-01", "100", 4)  # change 1
+    usage.add("small", "s1", "standard", "2026-02", "10", 2)  # change 2, February
+    usage.add("small", "s1", "expedited", "2026-01", "5", 3)  # change 3
+    usage.add("small", "s1", "standard", "2026-01", "1", 1)  # change 4: 5 events in the first row
+    usage.add("small", "s1", "storage", "2026-02", "1", 6)  # change 5, February
+    usage.add("other", "s1", "standard", "2026-01", "1", 7)  # change 6, another tenant
+    january = [row for key, row in usage.rows.items() if key[0] == "small" and row.period == "2026-01"]
+    expected = {"last_change": 4, "event_count": 8, "aggregates": 2}
+    assert high_water_of(january) == expected
+    clock.set(datetime(2026, 3, 10, tzinfo=UTC))
+    app = FastAPI()
+    install(app, RatingApi(contracts, dashboard, closer, PricingPreview(store, usage, issued, clock)))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://rating") as client:
+        response = await client.post("/v1/periods/small/2026-01/close", headers={"X-Actor": "ops"})
+        assert response.status_code == 201
+        assert response.json()["high_water"] == expected
+        usage.add("small", "s1", "standard", "2026-01", "1", 1)  # late: the close keeps what it saw
+        again = await client.post("/v1/periods/small/2026-01/close")
+        assert (again.status_code, again.json()["high_water"]) == (200, expected)
+    events = [m.event for m in store.outbox if m.event["type"] == "billing.period.closed.v1"]
+    assert [(e["data"]["period"], e["data"]["high_water"]) for e in events] == [("2026-01", expected)]
 
 
 async def test_close_freezes_the_configuration_used(store, clock, closer, contracts: ContractService):

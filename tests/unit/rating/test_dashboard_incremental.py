@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from billing_core import Period, RatingError, invoice_to_data, rate_run, rate_run_with_ledger
@@ -232,3 +232,27 @@ async def test_a_current_snapshot_is_answered_with_its_stored_text_and_a_stale_o
     assert text == dashboard_body_json(recomputed.body)
     assert shown(json.loads(text)) == await full_run(contracts, usage, issued, "acme", march)
     assert json.loads(text)["total"] != stored.body["total"]
+
+
+async def test_a_figure_carries_the_time_it_was_computed_and_a_later_refresh_the_later_time(
+    contracts, contract_data, dashboard, store, usage, clock
+):
+    await onboard(contracts, contract_data, clock, datetime(2026, 3, 10, 8, 15, 30, tzinfo=UTC))
+    usage.add("acme", "nyc-01", "standard", "2026-03", "100")
+    march = Period(2026, 3)
+    body = await refresh(dashboard, store, "acme", march)
+    assert body["computed_at"] == "2026-03-10T08:15:30+00:00"
+    assert store.snapshots[("acme", "2026-03")].computed_at == datetime(2026, 3, 10, 8, 15, 30, tzinfo=UTC)
+    clock.advance(timedelta(minutes=5))  # a view of the current snapshot shows when it was computed
+    assert json.loads(await dashboard.view("acme", march))["computed_at"] == "2026-03-10T08:15:30+00:00"
+
+    clock.set(datetime(2026, 3, 12, 17, 0, 1, 250000, tzinfo=UTC))
+    usage.add("acme", "nyc-01", "standard", "2026-03", "20")
+    body = await refresh(dashboard, store, "acme", march)
+    assert body["computed_at"] == "2026-03-12T17:00:01.250000+00:00"
+    assert json.loads(await dashboard.view("acme", march))["computed_at"] == body["computed_at"]
+
+    clock.set(datetime(2026, 3, 13, 9, 0, tzinfo=UTC))
+    usage.add("acme", "nyc-01", "standard", "2026-02", "5")  # late: the next view recomputes
+    assert json.loads(await dashboard.view("acme", march))["computed_at"] == "2026-03-13T09:00:00+00:00"
+    assert store.snapshots[("acme", "2026-03")].computed_at == datetime(2026, 3, 13, 9, 0, tzinfo=UTC)

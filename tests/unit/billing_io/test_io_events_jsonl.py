@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from billing_core import Period, UsageKey, aggregate_events
 from billing_io.events_jsonl import EventError, EventFileError, iter_events, parse_event, read_events
 
 
@@ -63,6 +64,22 @@ def test_number_quantity_is_parsed_without_float() -> None:
     )
     assert parsed.quantity == Decimal("0.1")
     assert parse_event(json.dumps(event(data_quantity=7))).quantity == Decimal(7)
+
+
+def test_json_number_0_1_summed_ten_thousand_times_is_exactly_1000(tmp_path: Path) -> None:
+    # Through float, 10,000 × 0.1 adds up to 1000.0000000001588 (or is refused as too precise).
+    line = (
+        '{{"specversion":"1.0","id":"e-{}","source":"s","type":"t","time":"2026-03-14T10:00:00Z",'
+        '"data":{{"tenant_id":"acme","site_id":"nyc-01","category":"standard","quantity":0.1}}}}'
+    )
+    path = write_lines(tmp_path, [line.format(number) for number in range(10_000)])
+    events = read_events(path)
+    assert len(events) == 10_000
+    assert all(type(e.quantity) is Decimal and e.quantity == Decimal("0.1") for e in events)
+    usage = aggregate_events(events, "UTC", tenant="acme")
+    total = usage[Period(2026, 3)][UsageKey("nyc-01", "standard")]
+    assert (total.quantity, total.events) == (Decimal("1000.0"), 10_000)
+    assert type(total.quantity) is Decimal and str(total.quantity) == "1000.0"
 
 
 def test_absent_quantity_means_one() -> None:

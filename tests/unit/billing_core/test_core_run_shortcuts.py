@@ -1,11 +1,11 @@
 """The shortcuts that make a large run fast give the same results as the plain definitions:
-a run's ledger builder, terms resolved once per version chain, printing quantities."""
+a run's ledger builder, terms resolved once per version chain, printing quantities, rounding."""
 
 from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
-from decimal import Context, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
 import pytest
@@ -24,8 +24,10 @@ from billing_core import (
     prorate,
     rate_run_with_ledger,
     record_invoice,
+    round_amount,
     terms_for,
 )
+from billing_core.money import line_amount
 
 JULY = Period(2026, 7)
 
@@ -176,3 +178,18 @@ def test_prorating_a_whole_period_rounds_like_the_exact_ratio(currency: str, amo
         via_ratio = prorate(D(amount) * 2, days, 2 * days, money)
         assert whole == via_ratio
         assert whole.as_tuple() == via_ratio.as_tuple()
+
+
+@pytest.mark.parametrize("currency", ["USD", "JPY"])
+@pytest.mark.parametrize(
+    "value", ["0.005", "-0.005", "2.675", "-2.675", "0.0049999", "1E+3", "-0", "0E-9", "123456789.123456785"]
+)
+def test_rounding_equals_decimal_quantize_half_up(currency: str, value: str) -> None:
+    money = CURRENCIES[currency]
+
+    def plain(number: Decimal) -> tuple[Any, ...]:
+        return tuple(number.quantize(money.quantum, ROUND_HALF_UP, Context(prec=200)).as_tuple())
+
+    assert tuple(round_amount(D(value), money).as_tuple()) == plain(D(value))
+    assert tuple(line_amount(D(value), D("1.5"), money).as_tuple()) == plain(D(value) * D("1.5"))
+

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal, Inexact, InvalidOperation, Overflow
-from functools import cached_property, lru_cache
+from functools import cached_property, lru_cache, reduce
 
 __all__ = [
     "CURRENCIES",
@@ -26,6 +26,7 @@ __all__ = [
     "prorate",
     "quantity_problem",
     "round_amount",
+    "round_half_up",
     "unit_price_problem",
 ]
 
@@ -38,6 +39,9 @@ MAX_QUANTITY = Decimal(10) ** 12
 _EXACT = Context(prec=200, traps=[Inexact, InvalidOperation, Overflow])
 # Wide enough that quantize and normalize never round a realistic value's integer digits.
 _WIDE = Context(prec=200)
+# _WIDE with the contract's rounding: its quantize is Decimal.quantize(q, ROUND_HALF_UP, _WIDE)
+# without parsing a rounding argument and copying the context on every call.
+_HALF_UP = Context(prec=200, rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
@@ -92,25 +96,27 @@ exact_sum = _EXACT.add
 
 
 def exact_add(*values: Decimal) -> Decimal:
-    total = _ZERO
-    add = _EXACT.add
-    for value in values:
-        total = add(total, value)
-    return total
+    """0 + values[0] + values[1] + ..., in order, refusing to round."""
+    return reduce(exact_sum, values, _ZERO)
 
 
 exact_mul = _EXACT.multiply
 """exact_mul(a, b) = a × b, refusing to round."""
 
 
+round_half_up = _HALF_UP.quantize
+"""round_half_up(value, quantum): ``value`` rounded half-up to the exponent of ``quantum``, for
+hot loops that hold the quantum (``round_amount`` is this with the currency's minor unit)."""
+
+
 def round_amount(value: Decimal, currency: Currency) -> Decimal:
     """Round half-up (away from zero at exactly half) to the currency's minor unit."""
-    return value.quantize(currency.quantum, ROUND_HALF_UP, _WIDE)
+    return round_half_up(value, currency.quantum)
 
 
 def line_amount(quantity: Decimal, rate: Decimal, currency: Currency) -> Decimal:
     """quantity × rate, exact, then rounded once half-up to the currency's minor unit."""
-    return _EXACT.multiply(quantity, rate).quantize(currency.quantum, ROUND_HALF_UP, _WIDE)
+    return round_half_up(exact_mul(quantity, rate), currency.quantum)
 
 
 def prorate(amount: Decimal, numerator: int, denominator: int, currency: Currency) -> Decimal:
@@ -118,7 +124,7 @@ def prorate(amount: Decimal, numerator: int, denominator: int, currency: Currenc
     if denominator <= 0:
         raise ValueError("proration denominator must be positive")
     if numerator == denominator:  # a whole period: the same half-up rounding, without the ratio
-        return amount.quantize(currency.quantum, ROUND_HALF_UP, _WIDE)
+        return round_half_up(amount, currency.quantum)
     top, bottom = (
         _EXACT.multiply(amount, numerator).scaleb(currency.minor_units, context=_EXACT).as_integer_ratio()
     )

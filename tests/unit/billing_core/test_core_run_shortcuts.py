@@ -27,6 +27,7 @@ from billing_core import (
     round_amount,
     terms_for,
 )
+from billing_core.ledger import LedgerBuilder, RatedCharges
 from billing_core.money import line_amount
 
 JULY = Period(2026, 7)
@@ -193,3 +194,17 @@ def test_rounding_equals_decimal_quantize_half_up(currency: str, value: str) -> 
     assert tuple(round_amount(D(value), money).as_tuple()) == plain(D(value))
     assert tuple(line_amount(D(value), D("1.5"), money).as_tuple()) == plain(D(value) * D("1.5"))
 
+
+def test_the_ledger_copies_rated_charges_that_are_not_read_only() -> None:
+    contract = repriced_contract()
+    [july], _ = rate_run_with_ledger(contract, year_of_usage(), JULY)
+    nyc = next(section for section in july.sites if section.site == "nyc")
+    amounts = {"standard": nyc.amount_of("usage")}
+    quantities = {"standard": D(100)}
+    builder = LedgerBuilder(BillingLedger())
+    builder.record(july, {"nyc": RatedCharges(amounts, quantities, None, nyc.total, True)})
+    amounts["standard"] = D(0)
+    quantities["standard"] = D(0)
+    charges = builder.freeze().charges[("nyc", JULY)]
+    assert dict(charges.amounts) == {"standard": nyc.amount_of("usage")}
+    assert dict(charges.quantities) == {"standard": D(100)}

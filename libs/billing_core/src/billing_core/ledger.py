@@ -47,7 +47,10 @@ _NO_CHARGES = PeriodCharges()
 class RatedCharges(NamedTuple):
     """What a site's own-period lines bill, as rating computed them, so that recording an
     invoice of a run need not walk its lines again. Only for a section whose lines are the
-    site's own usage and shortfall lines and at most a cap credit of the same contract year."""
+    site's own usage and shortfall lines and at most a cap credit of the same contract year.
+
+    Read-only views (``MappingProxyType``) of dicts that nothing changes any more are kept by
+    the ledger as they are; other mappings are copied."""
 
     amounts: Mapping[str, Decimal]
     """Billed usage amount per category."""
@@ -65,12 +68,24 @@ def _charges_owning(
     amounts: dict[str, Decimal], shortfall: Decimal, quantities: dict[str, Decimal]
 ) -> PeriodCharges:
     """PeriodCharges over dicts nobody else holds, without the defensive copies."""
+    return _charges_of(MappingProxyType(amounts), shortfall, MappingProxyType(quantities))
+
+
+def _charges_of(
+    amounts: Mapping[str, Decimal], shortfall: Decimal, quantities: Mapping[str, Decimal]
+) -> PeriodCharges:
+    """PeriodCharges holding the given read-only mappings themselves."""
     charges = object.__new__(PeriodCharges)
     fields = charges.__dict__
-    fields["amounts"] = MappingProxyType(amounts)
+    fields["amounts"] = amounts
     fields["shortfall"] = shortfall
-    fields["quantities"] = MappingProxyType(quantities)
+    fields["quantities"] = quantities
     return charges
+
+
+def _read_only(mapping: Mapping[str, Decimal]) -> Mapping[str, Decimal]:
+    """The mapping itself when it is a read-only view, else a read-only copy."""
+    return mapping if type(mapping) is MappingProxyType else MappingProxyType(dict(mapping))
 
 
 @dataclass(frozen=True)
@@ -248,13 +263,10 @@ class LedgerBuilder:
         key = (site, period)
         add = exact_sum
         if summary.amounts or summary.shortfall is not None:
-            previous = self.charges.get(key, _NO_CHARGES)
             shortfall = _ZERO if summary.shortfall is None else summary.shortfall
-            if previous is _NO_CHARGES:  # always so in a run: the period is being invoiced now
-                self.charges[key] = _charges_owning(
-                    dict(summary.amounts), shortfall, dict(summary.quantities)
-                )
-            else:
+            rated = _charges_of(_read_only(summary.amounts), shortfall, _read_only(summary.quantities))
+            previous = self.charges.setdefault(key, rated)
+            if previous is not rated:  # never so in a run: the period is being invoiced now
                 amounts = dict(previous.amounts)
                 for category, amount in summary.amounts.items():
                     amounts[category] = add(amounts.get(category, _ZERO), amount)

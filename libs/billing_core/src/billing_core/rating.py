@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import reduce
 from operator import attrgetter
 from types import MappingProxyType
 
@@ -31,13 +32,14 @@ from .ledger import BillingLedger, LedgerBuilder, LedgerView, RatedCharges
 from .money import (
     Currency,
     exact_add,
+    exact_mul,
     exact_sum,
     format_amount,
     format_quantity,
     format_unit_price,
-    line_amount,
     prorate,
     round_amount,
+    round_half_up,
 )
 from .periods import ContractYear, Period, contract_year_of
 from .usage import UsageAggregate, UsageByPeriod
@@ -99,9 +101,9 @@ class SitePeriodRating:
 class _Priced:
     """Resolved terms with what rating a line needs from them: each billable category's rate
     and the printed " × unit price" end of its explanation, worked out once per terms rather
-    than once per line."""
+    than once per line, and the categories a minimum counts (None: all of them)."""
 
-    __slots__ = ("disabled", "prices", "terms")
+    __slots__ = ("counted", "disabled", "prices", "terms")
 
     def __init__(self, terms: Terms, currency: Currency) -> None:
         self.terms = terms
@@ -112,6 +114,9 @@ class _Priced:
             for category, rate in terms.rates.items()
             if category not in terms.disabled
         }
+        minimum = terms.minimum
+        categories = None if minimum is None else minimum.categories
+        self.counted = None if categories is None else frozenset(categories)
 
 
 class _PeriodFacts:
@@ -157,6 +162,7 @@ class _Pricing:
         self.contract = contract
         self.currency = contract.money
         self.zero = self.currency.zero()
+        self.quantum = self.currency.quantum
         self._start_day = contract.start_period.first_day
         self._usage = usage
         self._by_chain: dict[tuple[str, int, int], _Priced | None] = {}
@@ -271,7 +277,7 @@ def _rate_known_site(
     events = sum(map(_events_of, usage.values()))
     shortfall = pricing.zero
     if terms.minimum is not None:
-        shortfall, line = _shortfall(terms, amounts, currency, active, facts.days)
+        shortfall, line = _shortfall(priced, amounts, currency, active, facts.days)
         if line is not None:
             lines.append(line)
     return _site_rating(site_id, period, terms, tuple(lines), amounts, shortfall, events, quantities)
@@ -281,8 +287,11 @@ def _usage_lines(
     pricing: _Pricing, site_id: str, period: Period, priced: _Priced, items: list[tuple[str, UsageAggregate]]
 ) -> tuple[list[Line], dict[str, Decimal], dict[str, Decimal]]:
     """Usage lines in category order, with the billed amounts and their quantities per category."""
-    contract, currency, zero = pricing.contract, pricing.currency, pricing.zero
+    contract, zero = pricing.contract, pricing.zero
     terms, prices, disabled = priced.terms, priced.prices, priced.disabled
+    # Bound once: the loop below runs once per site, category and period.
+    multiply, round_to, quantum = exact_mul, round_half_up, pricing.quantum
+    new_line, line_type = _new_line, Line
     lines: list[Line] = []
     append = lines.append
     amounts: dict[str, Decimal] = {}
@@ -318,11 +327,12 @@ def _usage_lines(
                 period=str(period),
             )
         rate, times_price = price
-        amount = amounts[category] = line_amount(quantity, rate, currency)
+        # line_amount(quantity, rate, currency): exact product, rounded once half-up.
+        amount = amounts[category] = round_to(multiply(quantity, rate), quantum)
         quantities[category] = quantity
         append(
-            _new_line(
-                Line,
+            new_line(
+                line_type,
                 (
                     USAGE,
                     amount,
@@ -366,18 +376,20 @@ def _site_rating(
     return rating
 
 
-_new_line = tuple.__new__
-"""Builds a Line from all nine fields at C speed (Line's own constructor resolves defaults in Python)."""
+_new_line = _new_tuple = tuple.__new__
+"""Builds a Line from all nine fields (or another named tuple from all of its own) at C speed:
+a named tuple's own constructor is a Python function that resolves defaults."""
 
 
 def _shortfall(
-    terms: Terms, amounts: Mapping[str, Decimal], currency: Currency, active: int, days: int
+    priced: _Priced, amounts: Mapping[str, Decimal], currency: Currency, active: int, days: int
 ) -> tuple[Decimal, Line | None]:
-    minimum = terms.minimum
+    minimum, counted, zero = priced.terms.minimum, priced.counted, currency.zero()
     if minimum is None:
-        return currency.zero(), None
+        return zero, None
     due = prorate(minimum.amount, active, days, currency)
-    eligible = exact_add(currency.zero(), *(a for c, a in amounts.items() if minimum.counts(c)))
+    counts = amounts.values() if counted is None else [a for c, a in amounts.items() if c in counted]
+    eligible = reduce(exact_sum, counts, zero)
     shortfall = max(currency.zero(), due - eligible)
     if shortfall == 0:
         return shortfall, None
@@ -481,81 +493,96 @@ def _site_section(
     site: Site,
     period: Period,
     ledger: LedgerView,
-    revisit: Iterable[Period],
+    revisit: list[Period],
     facts: _PeriodFacts,
 ) -> tuple[SiteSection | None, list[UnbillableUsage], int, RatedCharges | None]:
     """The site's section, its unbillable usage, its distinct events, and (when the section holds
     only the period's own lines) the charges for the ledger, read off the rating. ``facts`` are
     the period's."""
-    currency = pricing.currency
-    current_usage = facts.usage.get(site.id, _NO_USAGE)
-    known = pricing.contract.site(site.id)
+    currency, site_id = pricing.currency, site.id
+    current_usage = facts.usage.get(site_id, _NO_USAGE)
+    known = pricing.contract.site(site_id)
     rating = None if known is None else _rate_known_site(pricing, known, period, facts, current_usage)
     unbillable: list[UnbillableUsage] = []
     if rating is None and current_usage:
-        reason = _unbillable_reason(pricing, site.id, period) or "not billable"
+        reason = _unbillable_reason(pricing, site_id, period) or "not billable"
         unbillable = [
-            UnbillableUsage(site.id, c, period, a.quantity, a.events, reason)
+            UnbillableUsage(site_id, c, period, a.quantity, a.events, reason)
             for c, a in sorted(current_usage.items())
         ]
     year = facts.year
-    own_lines = list(rating.lines) if rating else []
+    own_lines: tuple[Line, ...] = rating.lines if rating else ()
     earlier_years: dict[ContractYear, list[Line]] = {}
-    for earlier in revisit:
-        if ledger.is_invoiced(earlier):
-            for line in _adjustment_lines(pricing, site.id, earlier, ledger):
-                earlier_year = pricing.facts(earlier).year
-                if earlier_year == year:
-                    own_lines.append(line)
-                else:
-                    earlier_years.setdefault(earlier_year, []).append(line)
-        earlier_reason = _unbillable_reason(pricing, site.id, earlier)
-        if earlier_reason is not None:
-            unbillable += _late_unbillable(pricing, site.id, earlier, ledger, earlier_reason)
-    priced = pricing.priced(site.id, period, facts)
-    terms = priced.terms if priced else None
+    if revisit:  # a run revisits earlier periods at most once, on its first invoice
+        own_list = list(own_lines)
+        for earlier in revisit:
+            if ledger.is_invoiced(earlier):
+                for line in _adjustment_lines(pricing, site_id, earlier, ledger):
+                    earlier_year = pricing.facts(earlier).year
+                    if earlier_year == year:
+                        own_list.append(line)
+                    else:
+                        earlier_years.setdefault(earlier_year, []).append(line)
+            earlier_reason = _unbillable_reason(pricing, site_id, earlier)
+            if earlier_reason is not None:
+                unbillable += _late_unbillable(pricing, site_id, earlier, ledger, earlier_reason)
+        own_lines = tuple(own_list)
+    if rating is not None:
+        terms: Terms | None = rating.terms
+    else:
+        priced = pricing.priced(site_id, period, facts)
+        terms = priced.terms if priced else None
     cap = terms.annual_cap if terms else None
-    billed_before = ledger.billed_so_far(site.id, year)
+    billed_before = ledger.billed_so_far(site_id, year)
     pre_cap = pricing.zero
     for line in own_lines:
         if line.billed:
             pre_cap = exact_sum(pre_cap, line.amount)
-    own_credit = _cap_credit(pre_cap, cap, billed_before, year, currency)
-    lines = own_lines + ([own_credit] if own_credit else [])
-    for earlier_year in sorted(earlier_years):
-        year_lines = earlier_years[earlier_year]
-        lines += year_lines
-        year_pre_cap = exact_add(*(line.amount for line in year_lines))
-        year_cap = _cap_of_year(pricing, site.id, earlier_year, ledger)
-        credit = _cap_credit(
-            year_pre_cap, year_cap, ledger.billed_so_far(site.id, earlier_year), earlier_year, currency
-        )
-        if credit is not None:
-            lines.append(credit)
+    own_credit = None if cap is None else _cap_credit(pre_cap, cap, billed_before, year, currency)
+    lines = own_lines if own_credit is None else (*own_lines, own_credit)
+    if earlier_years:
+        year_list = list(lines)
+        for earlier_year in sorted(earlier_years):
+            year_lines = earlier_years[earlier_year]
+            year_list += year_lines
+            year_pre_cap = exact_add(*(line.amount for line in year_lines))
+            year_cap = _cap_of_year(pricing, site_id, earlier_year, ledger)
+            credit = _cap_credit(
+                year_pre_cap, year_cap, ledger.billed_so_far(site_id, earlier_year), earlier_year, currency
+            )
+            if credit is not None:
+                year_list.append(credit)
+        lines = tuple(year_list)
     if not lines and not (terms is not None and _active_days(site, facts)):
         return None, unbillable, 0, None
-    billed_to_date = exact_add(billed_before, pre_cap, own_credit.amount if own_credit else Decimal(0))
+    billed_to_date = exact_add(billed_before, pre_cap, _ZERO if own_credit is None else own_credit.amount)
     section = SiteSection(
-        site=site.id,
-        name=site.name,
-        lines=tuple(lines),
-        contract_year=facts.label,
-        billed_to_date=billed_to_date,
-        cap_remaining=max(currency.zero(), cap - billed_to_date) if cap is not None else None,
+        site_id,
+        lines,
+        facts.label,
+        billed_to_date,
+        None if cap is None else max(currency.zero(), cap - billed_to_date),
+        site.name,
     )
     if rating is None:
         return section, unbillable, 0, None
     charges = None
     if len(own_lines) == len(rating.lines) and not earlier_years:
         shortfall = rating.shortfall if rating.shortfall != 0 else None
-        charges = RatedCharges(
-            rating.amounts,
-            rating.quantities,
-            shortfall,
-            exact_sum(pre_cap, own_credit.amount) if own_credit else pre_cap,
-            bool(rating.amounts) or shortfall is not None,
+        charges = _new_tuple(
+            RatedCharges,
+            (
+                rating.amounts,
+                rating.quantities,
+                shortfall,
+                pre_cap if own_credit is None else exact_sum(pre_cap, own_credit.amount),
+                bool(rating.amounts) or shortfall is not None,
+            ),
         )
     return section, unbillable, rating.event_count, charges
+
+
+_ZERO = Decimal(0)
 
 
 def _rate_invoice(

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from aiokafka.partitioner import DefaultPartitioner
+
 Header = tuple[str, bytes]
 STRUCTURED_HEADERS: tuple[Header, ...] = (("content-type", b"application/cloudevents+json"),)
 BINARY_CONTENT_TYPE: Header = ("content-type", b"application/json")
@@ -66,13 +68,22 @@ def binary_message(event: dict[str, Any]) -> Message:
 
 
 async def produce(producer: Any, topic: str, messages: Iterable[Message]) -> int:
-    """Send every message, round-robin over the partitions, in batches of the producer's max_batch_size."""
+    """Send every message in batches of the producer's max_batch_size, to the partition Kafka's
+    default partitioner gives its key (as the platform's producers do, so one tenant-site's events
+    stay on one partition); messages without a key go round-robin."""
     partitions: Sequence[int] = sorted(await producer.partitions_for(topic))
+    partition_of = DefaultPartitioner()
+    by_key: dict[bytes, int] = {}
     batches: dict[int, Any] = {}
     pending = []
     sent = 0
     for index, message in enumerate(messages):
-        partition = partitions[index % len(partitions)]
+        if message.key is None:
+            partition = partitions[index % len(partitions)]
+        else:
+            partition = by_key.get(message.key, -1)
+            if partition < 0:
+                partition = by_key[message.key] = partition_of(message.key, partitions, partitions)
         batch = batches.get(partition)
         if batch is None:
             batch = batches[partition] = producer.create_batch()

@@ -97,7 +97,12 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             )
             tasks["zones"] = asyncio.create_task(applying.run(stopping), name="ingest-zone-consumer")
             tasks["zones"].add_done_callback(_report_end)
-            consumer = create_consumer(settings, group=settings.ingest_consumer_group, client_id="ingest")
+            consumer = create_consumer(
+                settings,
+                group=settings.ingest_consumer_group,
+                client_id="ingest",
+                heartbeat_interval_ms=settings.ingest_heartbeat_interval_ms,
+            )
             await consumer.start()
             consumer.subscribe(
                 [settings.topic_name(USAGE_EVENTS)], listener=SeekToStoredPositions(consumer, ledger, group)

@@ -26,6 +26,10 @@ class IngestSettings(ServiceSettings):
     """Group of the billing.config.changed.v1 consumer (tenants' contract zones); runs with ingest_consume."""
     ingest_batch_max_records: int = Field(default=5000, ge=1, le=100_000)
     ingest_fetch_max_wait_ms: int = Field(default=200, ge=1, le=10_000)
+    ingest_heartbeat_interval_ms: int = Field(default=300, ge=100, le=3_000)
+    """How often the consumer tells the group it is alive; also how soon it learns that another
+    replica joined or left, and so how long the group waits for it before sharing the partitions
+    anew (the client's default of 3 s stalled every start of a second replica by up to 3 s)."""
     ingest_max_event_bytes: int = Field(default=256 * 1024, ge=1024)
     """Larger events are refused (too_large) rather than stored."""
     ingest_max_request_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)

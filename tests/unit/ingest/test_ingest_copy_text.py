@@ -30,6 +30,16 @@ def test_reserved_characters_in_values_are_escaped_and_nothing_else_changes() ->
     assert rows[2] == b""
 
 
+def test_a_reserved_character_in_any_text_value_has_the_rows_escaped() -> None:
+    base = event("urn:a", "e1")
+    for field in ("type", "tenant", "site", "category"):
+        for reserved, escaped in (("\t", b"\\t"), ("\n", b"\\n"), ("\r", b"\\r"), ("\\", b"\\\\")):
+            odd = base._replace(**{field: f"x{reserved}y"})
+            row = raw_events_copy([base, odd]).split(b"\n")[1]
+            assert row.count(b"\t") == 9, (field, reserved)
+            assert b"x" + escaped + b"y" in row, (field, reserved)
+
+
 def test_times_postgresql_would_read_differently_are_written_as_utc() -> None:
     rounded, far_offset = (
         event("urn:a", "1", "2026-03-14T10:22:31.1234567Z"),

@@ -8,21 +8,22 @@ instant (``UsageEvent.time_text``, which spares formatting the datetime), else a
 scale the binary codec gives it); ``payload`` as bytea hex.
 
 Only the text columns can hold the four characters the format reserves (backslash, tab, newline,
-carriage return). The finished text is counted once for them and, only if a value brought one, built
-again with the text values escaped. ``tests/integration/ingest/test_ingest_copy_text`` holds the
-stored values equal to what the binary COPY stores.
+carriage return): the times are checked or formatted ISO texts, the period a "YYYY-MM", the quantity
+a Decimal's digits and the payload hex. So only those values are looked at, joined into one probe
+text, and only if one of them brought such a character are the rows built again with the text values
+escaped. ``tests/integration/ingest/test_ingest_copy_text_stored`` holds the stored values equal to
+what the binary COPY stores.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from itertools import chain
+from operator import itemgetter
 
 from ingest.events import UsageEvent
 
-RAW_TABS = 9
-"""Tabs in a raw_events row (ten columns); its bytea prefix adds two backslashes (one, escaped)."""
-CLAIM_TABS = 2
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 ClaimRow = tuple[str, str, str]
@@ -38,14 +39,16 @@ def _time(event: UsageEvent) -> str:
     return event.time_text or utc_text(event.time)
 
 
-def _clean(text: str, rows: int, tabs: int, backslashes: int) -> bool:
-    """Whether the format characters in ``text`` are exactly the ones the rows' layout puts there."""
-    return (
-        text.count("\t") == rows * tabs
-        and text.count("\n") == rows
-        and text.count("\\") == rows * backslashes
-        and "\r" not in text
-    )
+_RAW_TEXTS = itemgetter(0, 1, 3, 4, 5, 6)
+"""source, id, type, tenant, site, category: the raw_events values that may need escaping."""
+_CLAIM_TEXTS = itemgetter(0, 1)
+
+
+def _plain(texts: Iterable[tuple[str, ...]]) -> bool:
+    """Whether none of the values holds a character the text format reserves. One probe text of
+    the values alone is a fifth of the rows' length (the payloads are most of a row)."""
+    probe = "".join(chain.from_iterable(texts))
+    return "\t" not in probe and "\n" not in probe and "\\" not in probe and "\r" not in probe
 
 
 def _escaped(value: str) -> str:
@@ -60,7 +63,7 @@ def raw_events_copy(events: Sequence[UsageEvent]) -> bytes:
         f"{qty!s}\t\\\\x{body.hex()}\n"
         for src, eid, at, kind, tenant, site, cat, period, qty, body, stamp in events
     ])  # fmt: skip
-    if not _clean(text, len(events), RAW_TABS, 2):
+    if not _plain(map(_RAW_TEXTS, events)):
         text = "".join([_escaped_raw_row(e) for e in events])
     return text.encode()
 
@@ -80,6 +83,6 @@ def claim_rows(events: Sequence[UsageEvent]) -> list[ClaimRow]:
 
 def claims_copy(rows: Sequence[ClaimRow]) -> bytes:
     text = "".join([f"{source}\t{event_id}\t{time}\n" for source, event_id, time in rows])
-    if not _clean(text, len(rows), CLAIM_TABS, 0):
+    if not _plain(map(_CLAIM_TEXTS, rows)):
         text = "".join([f"{_escaped(s)}\t{_escaped(i)}\t{time}\n" for s, i, time in rows])
     return text.encode()

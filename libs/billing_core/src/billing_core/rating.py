@@ -135,10 +135,12 @@ class _PeriodFacts:
         self.defaults_in_force = bisect_right(_effective_dates(contract.defaults), self.first)
         self.priced: dict[str, _Priced | None] = {}
         grouped: dict[str, dict[str, UsageAggregate]] = {}
+        last_site, by_category = None, {}
         for (site_id, category), aggregate in usage.get(period, {}).items():
-            by_category = grouped.get(site_id)
-            if by_category is None:
-                by_category = grouped[site_id] = {}
+            if site_id != last_site:  # a site's aggregates usually come one after another
+                found = grouped.get(site_id)
+                by_category = grouped[site_id] = {} if found is None else found
+                last_site = site_id
             by_category[category] = aggregate
         self.usage = grouped
 
@@ -178,17 +180,23 @@ class _Pricing:
     def active_days(self, site: Site, period: Period) -> int:
         return _active_days(site, self.facts(period))
 
-    def priced(self, site_id: str, period: Period, facts: _PeriodFacts | None = None) -> _Priced | None:
-        """The site's resolved terms; ``facts`` (the period's) spares looking the period up."""
+    def priced(
+        self, site_id: str, period: Period, facts: _PeriodFacts | None = None, site: Site | None = None
+    ) -> _Priced | None:
+        """The site's resolved terms; ``facts`` (the period's) spares looking the period up, and
+        ``site`` (the contract's site of that id) looking the site up."""
         if facts is None:
             facts = self.facts(period)
         found = facts.priced.get(site_id, _NOT_RESOLVED)
         if found is _NOT_RESOLVED:
-            found = facts.priced[site_id] = self._resolve(site_id, period, facts)
+            if site is None:
+                site = self.contract.site(site_id)
+            found = facts.priced[site_id] = self._resolve(site, site_id, period, facts)
         return found  # type: ignore[return-value]
 
-    def _resolve(self, site_id: str, period: Period, facts: _PeriodFacts) -> _Priced | None:
-        site = self.contract.site(site_id)
+    def _resolve(
+        self, site: Site | None, site_id: str, period: Period, facts: _PeriodFacts
+    ) -> _Priced | None:
         if site is None or facts.first < self._start_day:
             return None
         dates = self._site_dates.get(site_id)
@@ -266,7 +274,7 @@ def _rate_known_site(
     pricing: _Pricing, site: Site, period: Period, facts: _PeriodFacts, usage: Mapping[str, UsageAggregate]
 ) -> SitePeriodRating | None:
     currency, site_id = pricing.currency, site.id
-    priced = pricing.priced(site_id, period, facts)
+    priced = pricing.priced(site_id, period, facts, site)
     if priced is None:
         return None
     active = _active_days(site, facts)
@@ -450,8 +458,9 @@ def _adjustment_lines(pricing: _Pricing, site_id: str, period: Period, ledger: L
 
 
 def _cap_credit(
-    pre_cap: Decimal, cap: Decimal | None, billed_so_far: Decimal, year: ContractYear, currency: Currency
+    pre_cap: Decimal, cap: Decimal | None, billed_so_far: Decimal, year: str, currency: Currency
 ) -> Line | None:
+    """The credit that holds a contract year (named by its label) to its cap, if any."""
     if cap is None:
         return None
     allowed = max(currency.zero(), cap - billed_so_far)
@@ -460,10 +469,10 @@ def _cap_credit(
         return None
     explanation = (
         f"annual cap {format_amount(cap, currency)}, billed so far {format_amount(billed_so_far, currency)} "
-        f"in contract year {year.label}: {format_amount(allowed, currency)} of "
+        f"in contract year {year}: {format_amount(allowed, currency)} of "
         f"{format_amount(pre_cap, currency)} billable"
     )
-    return Line(CAP_CREDIT, credit, True, explanation, contract_year=year.label)
+    return Line(CAP_CREDIT, credit, True, explanation, contract_year=year)
 
 
 def _cap_of_year(pricing: _Pricing, site_id: str, year: ContractYear, ledger: LedgerView) -> Decimal | None:
@@ -534,11 +543,17 @@ def _site_section(
         terms = priced.terms if priced else None
     cap = terms.annual_cap if terms else None
     billed_before = ledger.billed_so_far(site_id, year)
-    pre_cap = pricing.zero
-    for line in own_lines:
-        if line.billed:
-            pre_cap = exact_sum(pre_cap, line.amount)
-    own_credit = None if cap is None else _cap_credit(pre_cap, cap, billed_before, year, currency)
+    if rating is not None and own_lines is rating.lines:
+        # The billed lines are the usage lines of rating.amounts, in order, then the shortfall line.
+        pre_cap = reduce(exact_sum, rating.amounts.values(), pricing.zero)
+        if rating.shortfall != 0:
+            pre_cap = exact_sum(pre_cap, rating.shortfall)
+    else:
+        pre_cap = pricing.zero
+        for line in own_lines:
+            if line.billed:
+                pre_cap = exact_sum(pre_cap, line.amount)
+    own_credit = None if cap is None else _cap_credit(pre_cap, cap, billed_before, facts.label, currency)
     lines = own_lines if own_credit is None else (*own_lines, own_credit)
     if earlier_years:
         year_list = list(lines)
@@ -547,9 +562,8 @@ def _site_section(
             year_list += year_lines
             year_pre_cap = exact_add(*(line.amount for line in year_lines))
             year_cap = _cap_of_year(pricing, site_id, earlier_year, ledger)
-            credit = _cap_credit(
-                year_pre_cap, year_cap, ledger.billed_so_far(site_id, earlier_year), earlier_year, currency
-            )
+            billed_in_year = ledger.billed_so_far(site_id, earlier_year)
+            credit = _cap_credit(year_pre_cap, year_cap, billed_in_year, earlier_year.label, currency)
             if credit is not None:
                 year_list.append(credit)
         lines = tuple(year_list)

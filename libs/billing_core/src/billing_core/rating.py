@@ -273,7 +273,22 @@ def _rate_site(
 def _rate_known_site(
     pricing: _Pricing, site: Site, period: Period, facts: _PeriodFacts, usage: Mapping[str, UsageAggregate]
 ) -> SitePeriodRating | None:
-    currency, site_id = pricing.currency, site.id
+    rated = _rated(pricing, site, period, facts, usage)
+    if rated is None:
+        return None
+    terms, lines, amounts, quantities, shortfall, events = rated
+    return _site_rating(site.id, period, terms, lines, amounts, shortfall, events, quantities)
+
+
+_Rated = tuple[Terms, tuple[Line, ...], dict[str, Decimal], dict[str, Decimal], Decimal, int]
+"""A SitePeriodRating's terms, lines, amounts, quantities, shortfall and event count, unwrapped."""
+
+
+def _rated(
+    pricing: _Pricing, site: Site, period: Period, facts: _PeriodFacts, usage: Mapping[str, UsageAggregate]
+) -> _Rated | None:
+    """Steps 1–2 for a contract's site, or None when it cannot be billed for the period."""
+    site_id = site.id
     priced = pricing.priced(site_id, period, facts, site)
     if priced is None:
         return None
@@ -285,10 +300,10 @@ def _rate_known_site(
     events = sum(map(_events_of, usage.values()))
     shortfall = pricing.zero
     if terms.minimum is not None:
-        shortfall, line = _shortfall(priced, amounts, currency, active, facts.days)
+        shortfall, line = _shortfall(priced, amounts, pricing.currency, active, facts.days)
         if line is not None:
             lines.append(line)
-    return _site_rating(site_id, period, terms, tuple(lines), amounts, shortfall, events, quantities)
+    return terms, tuple(lines), amounts, quantities, shortfall, events
 
 
 def _usage_lines(
@@ -511,16 +526,23 @@ def _site_section(
     currency, site_id = pricing.currency, site.id
     current_usage = facts.usage.get(site_id, _NO_USAGE)
     known = pricing.contract.site(site_id)
-    rating = None if known is None else _rate_known_site(pricing, known, period, facts, current_usage)
+    rated = None if known is None else _rated(pricing, known, period, facts, current_usage)
     unbillable: list[UnbillableUsage] = []
-    if rating is None and current_usage:
-        reason = _unbillable_reason(pricing, site_id, period) or "not billable"
-        unbillable = [
-            UnbillableUsage(site_id, c, period, a.quantity, a.events, reason)
-            for c, a in sorted(current_usage.items())
-        ]
+    if rated is not None:
+        terms: Terms | None
+        terms, rated_lines, amounts, quantities, shortfall, events = rated
+    else:
+        if current_usage:
+            reason = _unbillable_reason(pricing, site_id, period) or "not billable"
+            unbillable = [
+                UnbillableUsage(site_id, c, period, a.quantity, a.events, reason)
+                for c, a in sorted(current_usage.items())
+            ]
+        priced = pricing.priced(site_id, period, facts)
+        terms = priced.terms if priced else None
+        rated_lines = ()
     year = facts.year
-    own_lines: tuple[Line, ...] = rating.lines if rating else ()
+    own_lines = rated_lines
     earlier_years: dict[ContractYear, list[Line]] = {}
     if revisit:  # a run revisits earlier periods at most once, on its first invoice
         own_list = list(own_lines)
@@ -536,18 +558,13 @@ def _site_section(
             if earlier_reason is not None:
                 unbillable += _late_unbillable(pricing, site_id, earlier, ledger, earlier_reason)
         own_lines = tuple(own_list)
-    if rating is not None:
-        terms: Terms | None = rating.terms
-    else:
-        priced = pricing.priced(site_id, period, facts)
-        terms = priced.terms if priced else None
     cap = terms.annual_cap if terms else None
     billed_before = ledger.billed_so_far(site_id, year)
-    if rating is not None and own_lines is rating.lines:
-        # The billed lines are the usage lines of rating.amounts, in order, then the shortfall line.
-        pre_cap = reduce(exact_sum, rating.amounts.values(), pricing.zero)
-        if rating.shortfall != 0:
-            pre_cap = exact_sum(pre_cap, rating.shortfall)
+    if rated is not None and own_lines is rated_lines:
+        # The billed lines are the usage lines of amounts, in order, then the shortfall line.
+        pre_cap = reduce(exact_sum, amounts.values(), pricing.zero)
+        if shortfall != 0:
+            pre_cap = exact_sum(pre_cap, shortfall)
     else:
         pre_cap = pricing.zero
         for line in own_lines:
@@ -569,7 +586,9 @@ def _site_section(
         lines = tuple(year_list)
     if not lines and not (terms is not None and _active_days(site, facts)):
         return None, unbillable, 0, None
-    billed_to_date = exact_add(billed_before, pre_cap, _ZERO if own_credit is None else own_credit.amount)
+    credit_amount = _ZERO if own_credit is None else own_credit.amount
+    # exact_add(billed_before, pre_cap, credit_amount), added one by one.
+    billed_to_date = exact_sum(exact_sum(exact_sum(_ZERO, billed_before), pre_cap), credit_amount)
     section = SiteSection(
         site_id,
         lines,
@@ -578,22 +597,22 @@ def _site_section(
         None if cap is None else max(currency.zero(), cap - billed_to_date),
         site.name,
     )
-    if rating is None:
+    if rated is None:
         return section, unbillable, 0, None
     charges = None
-    if len(own_lines) == len(rating.lines) and not earlier_years:
-        shortfall = rating.shortfall if rating.shortfall != 0 else None
+    if len(own_lines) == len(rated_lines) and not earlier_years:
+        rated_shortfall = shortfall if shortfall != 0 else None
         charges = _new_tuple(
             RatedCharges,
             (
-                rating.amounts,
-                rating.quantities,
-                shortfall,
+                MappingProxyType(amounts),
+                MappingProxyType(quantities),
+                rated_shortfall,
                 pre_cap if own_credit is None else exact_sum(pre_cap, own_credit.amount),
-                bool(rating.amounts) or shortfall is not None,
+                bool(amounts) or rated_shortfall is not None,
             ),
         )
-    return section, unbillable, rating.event_count, charges
+    return section, unbillable, events, charges
 
 
 _ZERO = Decimal(0)

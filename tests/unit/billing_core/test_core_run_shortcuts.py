@@ -149,7 +149,11 @@ def test_a_run_leaves_the_garbage_collector_as_it_found_it() -> None:
     "text",
     [
         "300",
+        "10",
         "1230.000",
+        "100.5",
+        "2.50000",
+        "0.0",
         "1.5",
         "12.0",
         "0.50",

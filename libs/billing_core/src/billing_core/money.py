@@ -148,9 +148,10 @@ def format_quantity(quantity: Decimal) -> str:
     """A plain decimal string without exponent or trailing zeros ("300", "0.5")."""
     text = str(quantity)
     # Without an exponent, str() of a non-negative number is already positional: only its
-    # trailing fractional zeros (and then a bare point) need to go. This is a hot path.
+    # trailing fractional zeros (and then a bare point) need to go. This is a hot path: a
+    # text that does not end in 0 has none to strip (and str() never ends in a point).
     if "E" not in text and text[0] != "-" and len(text) <= _PLAIN_LIMIT:
-        return text.rstrip("0").rstrip(".") if "." in text else text
+        return text.rstrip("0").rstrip(".") if text[-1] == "0" and "." in text else text
     if quantity == 0:
         return "0"
     return format(quantity.normalize(context=_WIDE), "f")

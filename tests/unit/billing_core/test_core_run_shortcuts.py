@@ -27,6 +27,7 @@ from billing_core import (
     round_amount,
     terms_for,
 )
+from billing_core.collector import PROMOTE_AT, collector_paused
 from billing_core.ledger import LedgerBuilder, RatedCharges
 from billing_core.money import line_amount
 
@@ -143,6 +144,29 @@ def test_a_run_leaves_the_garbage_collector_as_it_found_it() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_paused_block_hands_what_it_keeps_to_the_oldest_generation() -> None:
+    assert gc.isenabled()
+    with collector_paused():
+        kept = [[] for _ in range(PROMOTE_AT)]
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert gc.get_count()[0] < PROMOTE_AT // 10 and gc.is_tracked(kept[0])
+    assert any(item is kept for item in gc.get_objects(generation=2))
+    with pytest.raises(ValueError), collector_paused():  # a block that raised is only resumed
+        raise ValueError("stop")
+    assert gc.isenabled()
+
+
+def test_a_paused_block_leaves_frozen_objects_frozen() -> None:
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with collector_paused():
+            kept = [[] for _ in range(PROMOTE_AT)]
+        assert gc.isenabled() and gc.get_freeze_count() == frozen and kept
+    finally:
+        gc.unfreeze()
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,7 @@ from billing_core import (
     terms_for,
 )
 from billing_core.collector import PROMOTE_AT, collector_paused
+from billing_core.contract import default_chain, site_terms
 from billing_core.ledger import LedgerBuilder, RatedCharges
 from billing_core.money import line_amount
 
@@ -128,6 +129,17 @@ def test_each_line_is_priced_with_the_terms_in_force_for_its_period() -> None:
                     checked += 1
     assert checked == 12 * 2 + 11 * 2  # bos starts mid-August: no July lines
     assert prices == {D("1.20"), D("1.25"), D("2.50"), D("2.75")}
+
+
+def test_one_default_chain_serves_every_site_without_being_changed() -> None:
+    contract = repriced_contract()
+    for period in [JULY.previous(), JULY, JULY.plus(3), JULY.plus(6), JULY.plus(14)]:
+        defaults = default_chain(contract, period)
+        before = None if defaults is None else defaults.copy()
+        for site in contract.sites:
+            if period >= contract.start_period:
+                assert site_terms(site, period, defaults) == terms_for(contract, site.id, period)
+        assert defaults == before
 
 
 def test_a_run_leaves_the_garbage_collector_as_it_found_it() -> None:

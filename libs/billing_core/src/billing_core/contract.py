@@ -173,7 +173,7 @@ def version_in_force(versions: Iterable[PricingVersion], period: Period) -> Pric
 
 
 @dataclass
-class _Layered:
+class Layered:
     """Accumulated state of a chain of versions, keeping explicit removals as None."""
 
     rates: dict[str, Decimal | None] = field(default_factory=dict)
@@ -181,7 +181,10 @@ class _Layered:
     minimum: Minimum | Inherit | None = INHERIT
     annual_cap: Decimal | Inherit | None = INHERIT
 
-    def lay(self, version: PricingVersion | _Layered) -> None:
+    def copy(self) -> Layered:
+        return Layered(dict(self.rates), self.disabled, self.minimum, self.annual_cap)
+
+    def lay(self, version: PricingVersion | Layered) -> None:
         self.rates.update(version.rates)
         self.disabled = _over(version.disabled, self.disabled)
         self.minimum = _over(version.minimum, self.minimum)
@@ -192,13 +195,13 @@ def _over(new: T | Inherit, old: T | Inherit) -> T | Inherit:
     return old if new is INHERIT else new
 
 
-def _layer(versions: Iterable[PricingVersion], period: Period) -> _Layered | None:
+def _layer(versions: Iterable[PricingVersion], period: Period) -> Layered | None:
     chain = sorted(
         (v for v in versions if v.effective_from <= period.first_day), key=lambda v: v.effective_from
     )
     if not chain:
         return None
-    state = _Layered()
+    state = Layered()
     for version in chain:
         state.lay(version)
     return state
@@ -218,12 +221,26 @@ def terms_for(contract: Contract, site_id: str, period: Period) -> Terms | None:
     site = contract.site(site_id)
     if site is None or period < contract.start_period:
         return None
-    default_state = _layer(contract.defaults, period)
+    return site_terms(site, period, default_chain(contract, period))
+
+
+def default_chain(contract: Contract, period: Period) -> Layered | None:
+    """The tenant default chain laid up to the period, for ``site_terms``. It depends only on
+    which default versions are in force, and ``site_terms`` leaves it as it is, so one serves
+    every site of a period (and every period with the same default versions in force)."""
+    return _layer(contract.defaults, period)
+
+
+def site_terms(site: Site, period: Period, defaults: Layered | None) -> Terms | None:
+    """``terms_for`` a contract's site and a period from the contract start on, over the
+    period's ``default_chain``."""
     site_state = _layer(site.pricing, period)
-    if default_state is None and site_state is None:
-        return None
-    state = default_state or _Layered()
-    if site_state is not None:
+    if site_state is None:
+        if defaults is None:
+            return None
+        state = defaults
+    else:
+        state = Layered() if defaults is None else defaults.copy()
         state.lay(site_state)
     disabled = _settled(state.disabled)
     return Terms(

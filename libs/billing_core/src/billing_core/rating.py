@@ -16,7 +16,7 @@ from operator import attrgetter
 from types import MappingProxyType
 
 from .collector import collector_paused
-from .contract import Contract, PricingVersion, Site, Terms, terms_for
+from .contract import Contract, Layered, PricingVersion, Site, Terms, default_chain, site_terms
 from .errors import RatingError
 from .invoice import (
     CAP_CREDIT,
@@ -105,15 +105,20 @@ class _Priced:
 
     __slots__ = ("counted", "disabled", "prices", "terms")
 
-    def __init__(self, terms: Terms, currency: Currency) -> None:
+    def __init__(self, terms: Terms, currency: Currency, printed: dict[Decimal, str]) -> None:
+        """``printed`` holds the " × unit price" texts of the rates seen so far (a text depends
+        only on the rate's value), shared by the terms of one run."""
         self.terms = terms
-        self.disabled = terms.disabled
+        self.disabled = disabled = terms.disabled
         # Disabled categories are left out, so one lookup per line finds a billable rate.
-        self.prices = {
-            category: (rate, " × " + format_unit_price(rate, currency))
-            for category, rate in terms.rates.items()
-            if category not in terms.disabled
-        }
+        prices: dict[str, tuple[Decimal, str]] = {}
+        self.prices = prices
+        for category, rate in terms.rates.items():
+            if category not in disabled:
+                text = printed.get(rate)
+                if text is None:
+                    text = printed[rate] = " × " + format_unit_price(rate, currency)
+                prices[category] = (rate, text)
         minimum = terms.minimum
         categories = None if minimum is None else minimum.categories
         self.counted = None if categories is None else frozenset(categories)
@@ -168,6 +173,8 @@ class _Pricing:
         self._start_day = contract.start_period.first_day
         self._usage = usage
         self._by_chain: dict[tuple[str, int, int], _Priced | None] = {}
+        self._default_chains: dict[int, Layered | None] = {}
+        self._printed: dict[Decimal, str] = {}
         self._site_dates: dict[str, list[date]] = {}
         self._facts: dict[Period, _PeriodFacts] = {}
 
@@ -207,8 +214,13 @@ class _Pricing:
         chain = (site_id, facts.defaults_in_force, bisect_right(dates, facts.first))
         found = self._by_chain.get(chain, _NOT_RESOLVED)
         if found is _NOT_RESOLVED:
-            terms = terms_for(self.contract, site_id, period)
-            found = self._by_chain[chain] = None if terms is None else _Priced(terms, self.currency)
+            # terms_for(contract, site_id, period), with the default chain laid once, not per site.
+            in_force = facts.defaults_in_force
+            if in_force not in self._default_chains:
+                self._default_chains[in_force] = default_chain(self.contract, period)
+            terms = site_terms(site, period, self._default_chains[in_force])
+            priced = None if terms is None else _Priced(terms, self.currency, self._printed)
+            found = self._by_chain[chain] = priced
         return found  # type: ignore[return-value]
 
     def terms(self, site_id: str, period: Period) -> Terms | None:

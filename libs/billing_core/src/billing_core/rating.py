@@ -32,14 +32,13 @@ from .ledger import BillingLedger, LedgerBuilder, LedgerView, RatedCharges
 from .money import (
     Currency,
     exact_add,
-    exact_mul,
     exact_sum,
     format_amount,
     format_quantity,
     format_unit_price,
+    line_amount,
     prorate,
     round_amount,
-    round_half_up,
 )
 from .periods import ContractYear, Period, contract_year_of
 from .usage import UsageAggregate, UsageByPeriod
@@ -169,7 +168,6 @@ class _Pricing:
         self.contract = contract
         self.currency = contract.money
         self.zero = self.currency.zero()
-        self.quantum = self.currency.quantum
         self._start_day = contract.start_period.first_day
         self._usage = usage
         self._by_chain: dict[tuple[str, int, int], _Priced | None] = {}
@@ -325,8 +323,7 @@ def _usage_lines(
     contract, zero = pricing.contract, pricing.zero
     terms, prices, disabled = priced.terms, priced.prices, priced.disabled
     # Bound once: the loop below runs once per site, category and period.
-    multiply, round_to, quantum = exact_mul, round_half_up, pricing.quantum
-    new_line, line_type = _new_line, Line
+    currency, new_line, line_type = pricing.currency, _new_line, Line
     lines: list[Line] = []
     append = lines.append
     amounts: dict[str, Decimal] = {}
@@ -362,8 +359,7 @@ def _usage_lines(
                 period=str(period),
             )
         rate, times_price = price
-        # line_amount(quantity, rate, currency): exact product, rounded once half-up.
-        amount = amounts[category] = round_to(multiply(quantity, rate), quantum)
+        amount = amounts[category] = line_amount(quantity, rate, currency)
         quantities[category] = quantity
         append(
             new_line(
@@ -599,8 +595,7 @@ def _site_section(
     if not lines and not (terms is not None and _active_days(site, facts)):
         return None, unbillable, 0, None
     credit_amount = _ZERO if own_credit is None else own_credit.amount
-    # exact_add(billed_before, pre_cap, credit_amount), added one by one.
-    billed_to_date = exact_sum(exact_sum(exact_sum(_ZERO, billed_before), pre_cap), credit_amount)
+    billed_to_date = exact_add(billed_before, pre_cap, credit_amount)
     section = SiteSection(
         site_id,
         lines,

@@ -87,18 +87,10 @@ async def produce(producer: Any, topic: str, messages: Iterable[Message]) -> int
         batch = batches.get(partition)
         if batch is None:
             batch = batches[partition] = producer.create_batch()
-        if (
-            batch.append(key=message.key, value=message.value, timestamp=None, headers=list(message.headers))
-            is None
-        ):
+        if not _append(batch, message):
             pending.append(await producer.send_batch(batch, topic, partition=partition))
             batch = batches[partition] = producer.create_batch()
-            if (
-                batch.append(
-                    key=message.key, value=message.value, timestamp=None, headers=list(message.headers)
-                )
-                is None
-            ):
+            if not _append(batch, message):
                 raise ValueError(f"message {index} does not fit in an empty record batch")
         sent += 1
         if len(pending) >= 64:
@@ -114,6 +106,7 @@ async def produce(producer: Any, topic: str, messages: Iterable[Message]) -> int
 
 
 def _append(batch: Any, message: Message) -> bool:
+    """Add the message to the record batch; False when the batch is full."""
     metadata = batch.append(
         key=message.key, value=message.value, timestamp=None, headers=list(message.headers)
     )

@@ -12,13 +12,11 @@ import subprocess
 import sys
 import time
 import uuid
-from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
+from ingest_it_support import Totals, ledger_totals, synthetic_totals
 from private_stack import REPO_ROOT, PrivateStack, free_port
 from pydantic import SecretStr
 from sqlalchemy import text
@@ -32,7 +30,6 @@ from ingest.settings import IngestSettings
 from ingest.traffic import SyntheticUsage, produce
 
 USAGE_EVENTS = "usage.events.v1"
-Totals = dict[tuple[str, str, str], tuple[Decimal, int]]
 
 
 class IngestDied(AssertionError):
@@ -147,24 +144,10 @@ class CrashRun:
         return ingest.stop()
 
     def expected_totals(self) -> Totals:
-        totals: dict[tuple[str, str, str], list[Any]] = defaultdict(lambda: [Decimal(0), 0])
-        for n in range(self.distinct):
-            tenant, site, category, quantity = self.traffic.fields(n)
-            slot = totals[(tenant, site, category)]
-            slot[0] += Decimal(quantity)
-            slot[1] += 1
-        return {key: (quantity, events) for key, (quantity, events) in totals.items()}
+        return synthetic_totals(self.traffic, self.distinct)
 
     async def ledger_totals(self) -> Totals:
-        async with self.engine.connect() as connection:
-            rows = await connection.execute(
-                text(
-                    "SELECT tenant_id, site_id, category, sum(quantity), sum(events) FROM usage_aggregates "
-                    "WHERE tenant_id = ANY(:t) GROUP BY tenant_id, site_id, category"
-                ),
-                {"t": list(self.traffic.tenants)},
-            )
-            return {(t, s, c): (q, int(e)) for t, s, c, q, e in rows}
+        return await ledger_totals(self.engine, list(self.traffic.tenants))
 
     async def raw_events(self) -> int:
         return await self._count("SELECT count(*) FROM raw_events WHERE tenant_id = ANY(:t)")

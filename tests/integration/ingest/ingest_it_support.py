@@ -15,9 +15,15 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ingest.bootstrap import create_app
 from ingest.settings import IngestSettings
+from ingest.traffic import SyntheticUsage
+
+Totals = dict[tuple[str, str, str], tuple[Decimal, int]]
+"""(tenant, site, category) → (quantity, distinct events), summed over periods."""
 
 
 @dataclass
@@ -66,6 +72,30 @@ def expected_usage(events: list[dict[str, Any]]) -> dict[tuple[str, str], tuple[
         slot[0] += Decimal(event["data"]["quantity"])
         slot[1] += 1
     return {key: (quantity, count) for key, (quantity, count) in totals.items()}
+
+
+def synthetic_totals(traffic: SyntheticUsage, distinct: int) -> Totals:
+    """What the aggregates must hold once events 0 … distinct-1 of ``traffic`` are counted."""
+    totals: dict[tuple[str, str, str], list[Any]] = defaultdict(lambda: [Decimal(0), 0])
+    for n in range(distinct):
+        tenant, site, category, quantity = traffic.fields(n)
+        slot = totals[(tenant, site, category)]
+        slot[0] += Decimal(quantity)
+        slot[1] += 1
+    return {key: (quantity, events) for key, (quantity, events) in totals.items()}
+
+
+async def ledger_totals(engine: AsyncEngine, tenants: list[str]) -> Totals:
+    """What the aggregates of ``tenants`` hold, summed over periods."""
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            text(
+                "SELECT tenant_id, site_id, category, sum(quantity), sum(events) FROM usage_aggregates "
+                "WHERE tenant_id = ANY(:t) GROUP BY tenant_id, site_id, category"
+            ),
+            {"t": tenants},
+        )
+        return {(t, s, c): (q, int(e)) for t, s, c, q, e in rows}
 
 
 def as_table(usage: dict[str, Any]) -> dict[tuple[str, str], tuple[Decimal, int]]:

@@ -8,11 +8,10 @@ import asyncio
 import contextlib
 import time
 import uuid
-from decimal import Decimal
 from typing import Any
 
-from ingest_it_support import RunningIngest, running_ingest, unique_tenant
-from sqlalchemy import text
+from ingest_it_support import RunningIngest, ledger_totals, running_ingest, synthetic_totals, unique_tenant
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing_runtime.db import create_engine
 from ingest.settings import IngestSettings
@@ -25,32 +24,10 @@ AFTER_JOIN = 10
 MAX_TICKS = 150
 
 
-async def counted(
-    settings: IngestSettings, tenants: list[str]
-) -> tuple[int, dict[tuple[str, str, str], Any]]:
-    engine = create_engine(settings, "ingest", pool_size=1, max_overflow=0)
-    try:
-        async with engine.connect() as connection:
-            rows = list(
-                await connection.execute(
-                    text(
-                        "SELECT tenant_id, site_id, category, sum(quantity), sum(events) "
-                        "FROM usage_aggregates WHERE tenant_id = ANY(:t) "
-                        "GROUP BY tenant_id, site_id, category"
-                    ),
-                    {"t": tenants},
-                )
-            )
-    finally:
-        await engine.dispose()
-    totals = {(t, s, c): (q, int(e)) for t, s, c, q, e in rows}
-    return sum(events for _, events in totals.values()), totals
-
-
-async def wait_until(settings: IngestSettings, tenants: list[str], more_than: int, timeout: float) -> int:
+async def wait_until(engine: AsyncEngine, tenants: list[str], more_than: int, timeout: float) -> int:
     deadline = time.monotonic() + timeout
     while True:
-        now, _ = await counted(settings, tenants)
+        now = sum(events for _, events in (await ledger_totals(engine, tenants)).values())
         if now > more_than:
             return now
         if time.monotonic() > deadline:
@@ -98,29 +75,27 @@ async def test_a_second_instance_joining_mid_consumption_shares_the_work_and_cou
             await asyncio.sleep(0.1)
         raise AssertionError(f"the second instance consumed nothing in {MAX_TICKS} ticks of traffic")
 
-    async with contextlib.AsyncExitStack() as instances:
-        first = await instances.enter_async_context(running_ingest(settings))
-        second_consumes = asyncio.Event()
-        producing = asyncio.create_task(live_traffic(second_consumes))
-        await wait_until(settings, tenants, 5 * CHUNK, timeout=60)
-        second = await instances.enter_async_context(running_ingest(settings))
-        while consumed(second) == 0 and not producing.done():
-            await asyncio.sleep(0.02)
-        second_consumes.set()
-        await producing
-        seen = await wait_until(settings, tenants, produced - 1, timeout=120)
-        await asyncio.sleep(1)  # room for a replayed batch to show up as a double count
-        for instance in (first, second):
-            ready = await instance.client.get("/readyz")
-            assert ready.status_code == 200, ready.text
-        assert consumed(first) > 0 and consumed(second) > 0
+    engine = create_engine(settings, "ingest", pool_size=1, max_overflow=0)
+    try:
+        async with contextlib.AsyncExitStack() as instances:
+            first = await instances.enter_async_context(running_ingest(settings))
+            second_consumes = asyncio.Event()
+            producing = asyncio.create_task(live_traffic(second_consumes))
+            await wait_until(engine, tenants, 5 * CHUNK, timeout=60)
+            second = await instances.enter_async_context(running_ingest(settings))
+            while consumed(second) == 0 and not producing.done():
+                await asyncio.sleep(0.02)
+            second_consumes.set()
+            await producing
+            seen = await wait_until(engine, tenants, produced - 1, timeout=120)
+            await asyncio.sleep(1)  # room for a replayed batch to show up as a double count
+            for instance in (first, second):
+                ready = await instance.client.get("/readyz")
+                assert ready.status_code == 200, ready.text
+            assert consumed(first) > 0 and consumed(second) > 0
+        totals = await ledger_totals(engine, tenants)  # both stopped: their last batches are in
+    finally:
+        await engine.dispose()
 
-    final, totals = await counted(settings, tenants)
-    assert seen == final == produced
-    expected: dict[tuple[str, str, str], list[Any]] = {}
-    for n in range(produced):
-        tenant, site, category, quantity = traffic.fields(n)
-        slot = expected.setdefault((tenant, site, category), [Decimal(0), 0])
-        slot[0] += Decimal(quantity)
-        slot[1] += 1
-    assert totals == {key: (quantity, events) for key, (quantity, events) in expected.items()}
+    assert seen == sum(events for _, events in totals.values()) == produced
+    assert totals == synthetic_totals(traffic, produced)

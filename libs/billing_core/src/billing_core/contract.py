@@ -53,8 +53,14 @@ class Minimum:
     categories: tuple[str, ...] | None = None
     """In the contract's order, which is also the order explanations name them in."""
 
+    @cached_property
+    def counted(self) -> frozenset[str] | None:
+        """The categories that count, as a set for lookups; None: every category."""
+        return None if self.categories is None else frozenset(self.categories)
+
     def counts(self, category: str) -> bool:
-        return self.categories is None or category in self.categories
+        counted = self.counted
+        return counted is None or category in counted
 
 
 @dataclass(frozen=True)

@@ -118,9 +118,7 @@ class _Priced:
                 if text is None:
                     text = printed[rate] = " × " + format_unit_price(rate, currency)
                 prices[category] = (rate, text)
-        minimum = terms.minimum
-        categories = None if minimum is None else minimum.categories
-        self.counted = None if categories is None else frozenset(categories)
+        self.counted = None if terms.minimum is None else terms.minimum.counted
 
 
 class _PeriodFacts:

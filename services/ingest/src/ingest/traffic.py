@@ -134,10 +134,13 @@ class SyntheticUsage:
     source: str = "urn:synthetic:pipeline"
 
     def fields(self, n: int) -> tuple[str, str, str, str]:
-        """(tenant, site, category, quantity) of event n."""
+        """(tenant, site, category, quantity) of event n; every tenant has all ``sites`` sites (site
+        n % sites alone would pair each tenant with only some of them, and put the whole stream on a
+        handful of keys, so of partitions)."""
+        tenants = len(self.tenants)
         return (
-            self.tenants[n % len(self.tenants)],
-            f"s{n % self.sites:02d}",
+            self.tenants[n % tenants],
+            f"s{n // tenants % self.sites:02d}",
             SYNTHETIC_CATEGORIES[n % len(SYNTHETIC_CATEGORIES)],
             SYNTHETIC_QUANTITIES[n % len(SYNTHETIC_QUANTITIES)],
         )

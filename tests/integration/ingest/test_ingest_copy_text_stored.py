@@ -12,6 +12,8 @@ from decimal import Decimal
 from itertools import cycle
 from typing import Any
 
+import pytest
+
 from billing_runtime.db import create_engine
 from ingest.checking import parse_time
 from ingest.events import UsageEvent
@@ -63,11 +65,36 @@ QUANTITIES = (
 LAST_INSTANT = "9999-12-31 23:59:59.999999+00"
 EVENT_TIME_TEXT = len(RAW_COLUMNS) + 1
 """Index of event_time::text in the selected rows."""
-PAYLOADS = (b"", bytes(range(256)), b"\\\t\n\r", '{"a":"é\\u00e9"}'.encode(), b"\x00\xff" * 300)
+PLAIN_PAYLOADS = (
+    b'{"specversion":"1.0","id":"e-1","data":{"tenant_id":"acme","quantity":"1.5"}}',
+    bytes(range(32, 92)) + bytes(range(93, 128)),  # every printable ASCII byte but the backslash
+    b"\x01\x1f\x7f controls",
+    b"x" * 5000,
+)
+"""Payloads sent as they are (bytea's escape input)."""
+PAYLOADS = (
+    b"",
+    bytes(range(256)),
+    b"\\\t\n\r",
+    '{"a":"é\\u00e9"}'.encode(),
+    b"\x00\xff" * 300,
+    b'{"a":"back\\\\slash"}',
+    b"\\x41",
+    b'{"a":1}\n',
+    *PLAIN_PAYLOADS,
+)
+"""Plain and hex payloads mixed in one batch."""
 
 
-def awkward_events(tag: str, count: int = 40) -> list[UsageEvent]:
-    texts, times, quantities, payloads = cycle(TEXTS), cycle(TIMES), cycle(QUANTITIES), cycle(PAYLOADS)
+PLAIN_TEXTS = tuple(text for text in TEXTS if not {"\t", "\n", "\r", "\\"} & set(text))
+"""Texts COPY takes as they are: with them and plain payloads, no row is built a second time."""
+
+
+def awkward_events(
+    tag: str, count: int = 40, text_set: tuple[str, ...] = TEXTS, payload_set: tuple[bytes, ...] = PAYLOADS
+) -> list[UsageEvent]:
+    texts, times, quantities = cycle(text_set), cycle(TIMES), cycle(QUANTITIES)
+    payloads = cycle(payload_set)
     events = []
     for n in range(count):
         instant, time_text = parse_time(next(times))
@@ -93,10 +120,13 @@ def comparable(rows: list[Any]) -> list[tuple[Any, ...]]:
     return sorted(tuple(row) for row in rows)
 
 
+@pytest.mark.parametrize(
+    ("text_set", "payload_set"), [(TEXTS, PAYLOADS), (PLAIN_TEXTS, PLAIN_PAYLOADS)], ids=["mixed", "plain"]
+)
 async def test_awkward_values_are_stored_as_the_binary_copy_stores_them(
-    ingest_settings: IngestSettings,
+    ingest_settings: IngestSettings, text_set: tuple[str, ...], payload_set: tuple[bytes, ...]
 ) -> None:
-    events = awkward_events(uuid.uuid4().hex[:8])
+    events = awkward_events(uuid.uuid4().hex[:8], text_set=text_set, payload_set=payload_set)
     assert any(e.time_text == "" for e in events) and any(e.time_text for e in events)
     engine = create_engine(ingest_settings, "ingest")
     raw_select = ", ".join((*RAW_COLUMNS, "quantity::text", "event_time::text"))

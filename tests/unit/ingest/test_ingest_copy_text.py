@@ -54,3 +54,24 @@ def test_claims_are_sorted_by_pair_and_escaped() -> None:
     rows = claim_rows([event("urn:b", "1"), event("urn:a", "x\ty"), event("urn:a", "2")])
     assert [row[:2] for row in rows] == [("urn:a", "2"), ("urn:a", "x\ty"), ("urn:b", "1")]
     assert claims_copy(rows).split(b"\n")[1] == b"urn:a\tx\\ty\t2026-03-14T10:22:31.482Z"
+
+
+def test_a_plain_ascii_payload_is_sent_as_it_is() -> None:
+    body = b'{"id":"e1","data":{"quantity":"1.5","note":"~!#$%&()*+,-./:;<=>?@[]^_`{|}"}}'
+    row = raw_events_copy([event("urn:a", "e1")._replace(payload=body)])
+    assert row.endswith(b"\t1E+3\t" + body + b"\n")
+
+
+def test_a_payload_that_is_not_plain_is_hex_and_the_plain_ones_beside_it_stay_as_they_are() -> None:
+    plain = event("urn:a", "plain")._replace(payload=b'{"a":1}')
+    for odd in (b'{"a":"\\u00e9"}', b'{"a":1}\n', b"\t{}", b"{}\r", b"\x00", "é".encode(), b"\xff"):
+        rows = raw_events_copy([plain, event("urn:a", "odd")._replace(payload=odd)]).split(b"\n")
+        assert rows[0].endswith(b'\t{"a":1}'), odd
+        assert rows[1].endswith(b"\t\\\\x" + odd.hex().encode()), odd
+
+
+def test_an_escaped_row_keeps_its_plain_payload_as_it_is() -> None:
+    row = raw_events_copy([event("urn:a", "tab\there")._replace(payload=b"{}")])
+    assert row == (
+        b"urn:a\ttab\\there\t2026-03-14T10:22:31.482Z\tt.v1\tacme\ts1\tstandard\t2026-03\t1E+3\t{}\n"
+    )

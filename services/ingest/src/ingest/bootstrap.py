@@ -119,7 +119,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             tasks["consumer"] = asyncio.create_task(usage.run(stopping), name="ingest-consumer")
             tasks["consumer"].add_done_callback(_report_end)
         try:
-            with collector_tuned_for_batches():
+            with collector_tuned_for_batches(settings.ingest_batch_max_records):
                 yield
         finally:
             stopping.set()

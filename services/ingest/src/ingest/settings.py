@@ -24,7 +24,7 @@ class IngestSettings(ServiceSettings):
     ingest_consumer_group: str = "ingest"
     ingest_zone_consumer_group: str = "ingest-zones"
     """Group of the billing.config.changed.v1 consumer (tenants' contract zones); runs with ingest_consume."""
-    ingest_batch_max_records: int = Field(default=5000, ge=1, le=100_000)
+    ingest_batch_max_records: int = Field(default=10_000, ge=1, le=100_000)
     ingest_fetch_max_wait_ms: int = Field(default=200, ge=1, le=10_000)
     ingest_heartbeat_interval_ms: int = Field(default=300, ge=100, le=3_000)
     """How often the consumer tells the group it is alive; also how soon it learns that another

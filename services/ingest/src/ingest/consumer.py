@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -64,6 +65,7 @@ class UsageConsumer:
         max_records: int,
         max_wait_ms: int,
         after_commit: Callable[[], None] = lambda: None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._consumer = consumer
         self._intake = intake
@@ -72,6 +74,7 @@ class UsageConsumer:
         self._max_records = max_records
         self._max_wait_ms = max_wait_ms
         self._after_commit = after_commit
+        self._clock = clock
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Fetch and record until ``stopping`` is set; the batch in hand is finished first.
@@ -98,14 +101,18 @@ class UsageConsumer:
 
         The client unpacks records as they are taken, which is CPU work that does not yield to the
         event loop; in slices, with a pause between them, the write of the previous batch goes on
-        meanwhile. Only the first take waits for records; later ones take what is already there.
+        meanwhile. Only the first take waits for records; later ones take what is already there, for
+        at most ``max_wait_ms`` after the first: under a steady flow the client's buffer is seldom
+        empty, and without that bound a batch would grow to ``max_records`` whatever the rate (at
+        20,000 events/s, half a second of usage held back from the dashboard).
         """
         limit = self._max_records
         fetched = await self._consumer.getmany(
             timeout_ms=self._max_wait_ms, max_records=min(FETCH_SLICE, limit)
         )
         records = [record for batch in fetched.values() for record in batch]
-        while records and len(records) < limit:
+        closes = self._clock() + self._max_wait_ms / 1000
+        while records and len(records) < limit and self._clock() < closes:
             await asyncio.sleep(0)
             fetched = await self._consumer.getmany(
                 timeout_ms=0, max_records=min(FETCH_SLICE, limit - len(records))

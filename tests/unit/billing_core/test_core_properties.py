@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from billing_core import (
+    BillingLedger,
     Contract,
     Invoice,
     Minimum,
@@ -27,6 +28,7 @@ from billing_core import (
     rate_run,
     rate_run_with_ledger,
     rate_site_period,
+    record_invoice,
     verify_invoice_data,
 )
 
@@ -120,6 +122,35 @@ def test_lines_sum_to_site_totals_and_site_totals_to_the_invoice_total(
             assert site.total == sum((line.amount for line in site.lines if line.billed), Decimal(0))
         assert invoice.total == sum((site.total for site in invoice.sites), Decimal(0))
         assert verify_invoice_data(invoice_to_data(invoice)) == []
+
+
+@PROPERTY_SETTINGS
+@given(contracts(), event_lists())
+def test_billed_to_date_moves_by_exactly_the_billed_lines_of_each_invoice(
+    contract: Contract, events: list[UsageEvent]
+) -> None:
+    """Rating takes a section's billed amount from its rated amounts and shortfall, not from its
+    lines; whatever it shows as lines must be what billed-to-date counts (one contract year here)."""
+    billed: dict[str, Decimal] = {}
+    for invoice in run(contract, events):
+        for section in invoice.sites:
+            shown = sum((line.amount for line in section.lines if line.billed), Decimal(0))
+            assert section.billed_to_date == billed.get(section.site, Decimal(0)) + shown
+            billed[section.site] = section.billed_to_date
+
+
+@PROPERTY_SETTINGS
+@given(contracts(), event_lists())
+def test_the_run_ledger_equals_the_ledger_rebuilt_from_its_invoices_lines(
+    contract: Contract, events: list[UsageEvent]
+) -> None:
+    """A run records its invoices from the charges rating computed (and keeps rating's read-only
+    views of them); recording the same invoices from their lines alone must give the same ledger."""
+    invoices, run_ledger = rate_run_with_ledger(contract, aggregate_events(events, contract.timezone), LAST)
+    rebuilt = BillingLedger()
+    for invoice in invoices:
+        rebuilt = record_invoice(rebuilt, invoice)
+    assert rebuilt == run_ledger
 
 
 @PROPERTY_SETTINGS

@@ -16,7 +16,9 @@ code, so neither side's clock includes Python's imports; each clock starts when 
 started and stops when the last event is read (baseline) or counted in the aggregates (service).
 Besides the rates, the CPU time per event of each side is printed, and, for the service runs, that of
 the PostgreSQL server (all its processes) and the Kafka broker: on two shared cores every one of
-them competes for the same CPU.
+them competes for the same CPU. For the service runs also: when the first events were counted,
+and the rate from 10 % to 90 % of them, apart from the start (processes, the group forming and
+rebalancing) and the tail that the end-to-end rate includes.
 
 With --rounds R, steps 2 and 3 are repeated R times back to back (a fresh schema each time) and the
 median ratio is printed too: on a machine shared with other work a single ratio moves a lot.
@@ -145,6 +147,8 @@ class Run:
     gc_collections: int = 0
     postgres_cpu: float | None = None
     kafka_cpu: float | None = None
+    progress: tuple[tuple[float, int], ...] = ()
+    """(seconds since the start, events counted) at each poll of a service run."""
 
     def report(self, count: int) -> None:
         def per_event(seconds: float) -> str:
@@ -159,6 +163,24 @@ class Run:
             )
         if self.kafka_cpu is not None:
             print(f"  {'Kafka broker CPU':<24}: {self.kafka_cpu:6.2f}s {per_event(self.kafka_cpu)}")
+        stretch = steady_stretch(self.progress, count)
+        if stretch is not None:
+            first, rate = stretch
+            print(
+                f"  {'where the clock goes':<24}: first events counted after {first:.2f}s; "
+                f"{rate:,.0f} events/s from 10 % to 90 % of them"
+            )
+
+
+def steady_stretch(progress: tuple[tuple[float, int], ...], count: int) -> tuple[float, float] | None:
+    """When the first events were counted, and the rate between 10 % and 90 % of ``count``: the
+    end-to-end rate also holds the start (processes, group forming, first rebalance) and the tail."""
+    first = next((at for at, counted in progress if counted > 0), None)
+    low = next((at for at, counted in progress if counted >= count // 10), None)
+    high = next((at for at, counted in progress if counted >= count * 9 // 10), None)
+    if first is None or low is None or high is None or high <= low:
+        return None
+    return first, (count * 9 // 10 - count // 10) / (high - low)
 
 
 class ServerCpu:
@@ -322,10 +344,13 @@ async def run_service(values: dict[str, Any], count: int, processes: int) -> Run
         postgres_before, kafka_before = servers.postgres(), servers.kafka()
         started = time.perf_counter()
         forked.start()
-        while await counted_events(probe, schema) < count:
+        progress = []
+        while (counted := await counted_events(probe, schema)) < count:
+            progress.append((time.perf_counter() - started, counted))
             forked.check_alive()
             await asyncio.sleep(0.02)
         elapsed = time.perf_counter() - started
+        progress.append((elapsed, counted))
         postgres_after, kafka_after = servers.postgres(), servers.kafka()
         cpu, gc_seconds, collections = forked.stop()
     finally:
@@ -340,6 +365,7 @@ async def run_service(values: dict[str, Any], count: int, processes: int) -> Run
         collections,
         None if postgres_before is None or postgres_after is None else postgres_after - postgres_before,
         None if kafka_before is None or kafka_after is None else kafka_after - kafka_before,
+        tuple(progress),
     )
 
 

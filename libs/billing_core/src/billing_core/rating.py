@@ -100,9 +100,9 @@ class SitePeriodRating:
 class _Priced:
     """Resolved terms with what rating a line needs from them: each billable category's rate
     and the printed " × unit price" end of its explanation, worked out once per terms rather
-    than once per line, and the categories a minimum counts (None: all of them)."""
+    than once per line."""
 
-    __slots__ = ("counted", "disabled", "prices", "terms")
+    __slots__ = ("disabled", "prices", "terms")
 
     def __init__(self, terms: Terms, currency: Currency, printed: dict[Decimal, str]) -> None:
         """``printed`` holds the " × unit price" texts of the rates seen so far (a text depends
@@ -118,7 +118,6 @@ class _Priced:
                 if text is None:
                     text = printed[rate] = " × " + format_unit_price(rate, currency)
                 prices[category] = (rate, text)
-        self.counted = None if terms.minimum is None else terms.minimum.counted
 
 
 class _PeriodFacts:
@@ -308,7 +307,7 @@ def _rated(
     events = sum(map(_events_of, usage.values()))
     shortfall = pricing.zero
     if terms.minimum is not None:
-        shortfall, line = _shortfall(priced, amounts, pricing.currency, active, facts.days)
+        shortfall, line = _shortfall(terms, amounts, pricing.currency, active, facts.days)
         if line is not None:
             lines.append(line)
     return terms, tuple(lines), amounts, quantities, shortfall, events
@@ -411,15 +410,16 @@ a named tuple's own constructor is a Python function that resolves defaults."""
 
 
 def _shortfall(
-    priced: _Priced, amounts: Mapping[str, Decimal], currency: Currency, active: int, days: int
+    terms: Terms, amounts: Mapping[str, Decimal], currency: Currency, active: int, days: int
 ) -> tuple[Decimal, Line | None]:
-    minimum, counted, zero = priced.terms.minimum, priced.counted, currency.zero()
+    minimum, zero = terms.minimum, currency.zero()
     if minimum is None:
         return zero, None
+    counted = minimum.counted
     due = prorate(minimum.amount, active, days, currency)
     counts = amounts.values() if counted is None else [a for c, a in amounts.items() if c in counted]
     eligible = reduce(exact_sum, counts, zero)
-    shortfall = max(currency.zero(), due - eligible)
+    shortfall = max(zero, due - eligible)
     if shortfall == 0:
         return shortfall, None
     counting = ", ".join(minimum.categories) if minimum.categories is not None else "all categories"

@@ -52,7 +52,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing_runtime.db import create_engine, drop_schema
-from billing_runtime.kafka import create_producer
+from billing_runtime.kafka import create_consumer, create_producer
 from billing_runtime.migrations import upgrade
 from billing_runtime.topics import delete_prefixed_topics, ensure_topics
 from ingest.bootstrap import USAGE_EVENTS, create_app
@@ -270,14 +270,8 @@ async def read_and_parse(consumer: AIOKafkaConsumer, settings: IngestSettings, t
 
 
 def baseline_consumer(settings: IngestSettings, group: str) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(
-        settings.topic_name(USAGE_EVENTS),
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=f"{settings.topic_prefix}{group}",
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        isolation_level="read_committed",
-    )
+    """A consumer made the way the services make theirs, so it reads with their settings."""
+    return create_consumer(settings, USAGE_EVENTS, group=group, client_id="bench-baseline")
 
 
 class Forked:

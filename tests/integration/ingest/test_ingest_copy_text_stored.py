@@ -144,7 +144,7 @@ async def test_awkward_values_are_stored_as_the_binary_copy_stores_them(
                 "text_raw_events", source=memoryview(raw_events_copy(events)), columns=RAW_COLUMNS
             )
             await connection.copy_records_to_table(
-                "binary_event_ids", records=[e[:3] for e in events], columns=CLAIM_COLUMNS
+                "binary_event_ids", records=[(e.id, e.source, e.time) for e in events], columns=CLAIM_COLUMNS
             )
             await connection.copy_to_table(
                 "text_event_ids", source=memoryview(claims_copy(claim_rows(events))), columns=CLAIM_COLUMNS

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from ingest.checking import parse_time
 from ingest.events import UsageEvent
-from ingest.pg_copy_text import claim_rows, claims_copy, raw_events_copy
+from ingest.pg_copy_text import claim_rows, claims_copy, raw_events_copy, texts_plain
 
 
 def event(source: str, event_id: str, time: str = "2026-03-14T10:22:31.482Z") -> UsageEvent:
@@ -46,14 +46,26 @@ def test_times_postgresql_would_read_differently_are_written_as_utc() -> None:
         event("urn:a", "2", "2026-03-14T10:22:31+20:00"),
     )
     assert claims_copy(claim_rows([far_offset, rounded])) == (
-        b"urn:a\t1\t2026-03-14T10:22:31.123456+00:00\nurn:a\t2\t2026-03-13T14:22:31+00:00\n"
+        b"1\turn:a\t2026-03-14T10:22:31.123456+00:00\n2\turn:a\t2026-03-13T14:22:31+00:00\n"
     )
 
 
-def test_claims_are_sorted_by_pair_and_escaped() -> None:
-    rows = claim_rows([event("urn:b", "1"), event("urn:a", "x\ty"), event("urn:a", "2")])
-    assert [row[:2] for row in rows] == [("urn:a", "2"), ("urn:a", "x\ty"), ("urn:b", "1")]
-    assert claims_copy(rows).split(b"\n")[1] == b"urn:a\tx\\ty\t2026-03-14T10:22:31.482Z"
+def test_claims_are_sorted_by_id_then_source_and_escaped() -> None:
+    events = [event("urn:b", "1"), event("urn:a", "x\ty"), event("urn:a", "2"), event("urn:a", "1")]
+    rows = claim_rows(events)
+    assert [row[:2] for row in rows] == [("1", "urn:a"), ("1", "urn:b"), ("2", "urn:a"), ("x\ty", "urn:a")]
+    assert claims_copy(rows).split(b"\n")[3] == b"x\\ty\turn:a\t2026-03-14T10:22:31.482Z"
+    assert not texts_plain(events)
+    assert claims_copy(rows, plain_texts=False) == claims_copy(rows)
+
+
+def test_one_verdict_on_the_texts_serves_both_tables_and_false_only_escapes() -> None:
+    plain = [event("urn:a", "e1")._replace(payload=b"{}"), event("urn:a", "e2")]
+    assert texts_plain(plain)
+    assert raw_events_copy(plain, plain_texts=False) == raw_events_copy(plain, plain_texts=True)
+    assert claims_copy(claim_rows(plain), plain_texts=False) == claims_copy(claim_rows(plain))
+    for field in ("source", "id", "type", "tenant", "site", "category"):
+        assert not texts_plain([*plain, plain[0]._replace(**{field: "a\\b"})]), field
 
 
 def test_a_plain_ascii_payload_is_sent_as_it_is() -> None:

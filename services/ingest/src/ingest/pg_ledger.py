@@ -24,7 +24,7 @@ from ingest.aggregation import AggregateTotal, aggregate
 from ingest.events import UsageEvent
 from ingest.ledger_port import LedgerBatch, LedgerOutcome
 from ingest.outbox_messages import OutboxMessage, aggregated_notifications
-from ingest.pg_copy_text import claim_rows, claims_copy, raw_events_copy, utc_text
+from ingest.pg_copy_text import claim_rows, claims_copy, raw_events_copy, texts_plain, utc_text
 from ingest.tenant_zone_gate import TenantZoneGate
 
 RAW_COLUMNS = (
@@ -39,8 +39,8 @@ RAW_COLUMNS = (
     "quantity",
     "payload",
 )
-CLAIM_COLUMNS = RAW_COLUMNS[:3]
-"""(source, id, event_time): the columns of event_ids."""
+CLAIM_COLUMNS = ("id", "source", "event_time")
+"""The columns of event_ids, its primary key (id, source) first."""
 FIRST_PARTITIONED_YEAR = 2000
 LAST_PARTITIONED_YEAR = 2199
 
@@ -49,7 +49,7 @@ WITH batch AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS b(source, id, event_time)
 ), claimed AS (
     INSERT INTO event_ids (source, id, event_time)
-    SELECT source, id, event_time::timestamptz FROM batch ORDER BY 1, 2
+    SELECT source, id, event_time::timestamptz FROM batch ORDER BY id COLLATE "C", source COLLATE "C"
     ON CONFLICT DO NOTHING
     RETURNING source, id
 ), taken AS (
@@ -163,14 +163,16 @@ class PostgresLedger:
         events = batch.events
         if self._zones is not None:  # periods in the tenants' stored zones, locked until commit
             events = await self._zones.settle(connection, events)
+        plain_texts = texts_plain(events)  # holds for every subset: one probe for both COPYs
         if copy_claims:
-            await _copy_claims(connection, events)
+            await _copy_claims(connection, events, plain_texts)
             fresh = list(events)
         else:
             fresh = await _claim_on_conflict(connection, events)
             self._expect_new = len(fresh) == len(events)
         if fresh:
-            await _copy_text(connection, "raw_events", raw_events_copy(fresh), RAW_COLUMNS)
+            rows = raw_events_copy(fresh, plain_texts)
+            await _copy_text(connection, "raw_events", rows, RAW_COLUMNS)
         totals = await self._add(connection, fresh)
         messages = [*aggregated_notifications(totals, self._aggregated_topic), *batch.dead_letters]
         await _queue(connection, messages)
@@ -271,14 +273,15 @@ class _PairTaken(Exception):
     """The COPY claim met a pair already taken: the batch's transaction is rolled back."""
 
 
-async def _copy_claims(connection: Any, events: Sequence[UsageEvent]) -> None:
+async def _copy_claims(connection: Any, events: Sequence[UsageEvent], plain_texts: bool) -> None:
     """Claim every pair with one COPY; raises _PairTaken when one of them is taken.
 
-    Sorted by (source, id) like the exact path, so concurrent writers wait for each other's keys in
+    Sorted by (id, source) like the exact path, so concurrent writers wait for each other's keys in
     one order and cannot deadlock (Python orders str by code point, as the C collation orders UTF-8).
     """
+    rows = claims_copy(claim_rows(events), plain_texts)
     try:
-        await _copy_text(connection, "event_ids", claims_copy(claim_rows(events)), CLAIM_COLUMNS)
+        await _copy_text(connection, "event_ids", rows, CLAIM_COLUMNS)
     except asyncpg.UniqueViolationError as taken:
         raise _PairTaken from taken
 

@@ -9,7 +9,7 @@ so aggregates are rebuilt when a zone changes (ingest.zone_changes).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from billing_core.periods import period_of
@@ -30,7 +30,11 @@ class TenantPeriods:
     """Callable (tenant, instant) → "YYYY-MM".
 
     Remembers the boundaries of the last period seen per zone, so a batch of events from the same
-    month costs one comparison each instead of a time-zone conversion.
+    month costs one comparison each instead of a time-zone conversion. The boundaries are kept as
+    UTC datetimes and as POSIX timestamps: an event time written with ``Z`` has the ``UTC`` tzinfo
+    itself, and two datetimes sharing a tzinfo compare field by field (26 ns here, against 105 ns
+    for ``timestamp()``); with another tzinfo the comparison would convert both ends (800 ns), so
+    those times are compared as timestamps.
     """
 
     def __init__(self, timezones: Mapping[str, str] | None = None, default: str = "UTC") -> None:
@@ -39,7 +43,7 @@ class TenantPeriods:
             tenant: _zone(name, f"time zone of tenant {tenant!r}")
             for tenant, name in (timezones or {}).items()
         }
-        self._last: dict[tzinfo, tuple[float, float, str]] = {}
+        self._last: dict[tzinfo, tuple[datetime, datetime, float, float, str]] = {}
 
     def zone_of(self, tenant: str) -> tzinfo:
         return self._zones.get(tenant, self._default)
@@ -53,14 +57,18 @@ class TenantPeriods:
 
     def __call__(self, tenant: str, instant: datetime) -> str:
         zone = self._zones.get(tenant, self._default)
-        stamp = instant.timestamp()
         cached = self._last.get(zone)
-        if cached is not None and cached[0] <= stamp < cached[1]:
-            return cached[2]
+        if cached is not None:
+            if instant.tzinfo is UTC:
+                if cached[0] <= instant < cached[1]:
+                    return cached[4]
+            elif cached[2] <= instant.timestamp() < cached[3]:
+                return cached[4]
         period = period_of(instant, zone)
         label = str(period)
         try:
-            self._last[zone] = (period.start(zone).timestamp(), period.end(zone).timestamp(), label)
+            start, end = period.start(zone).astimezone(UTC), period.end(zone).astimezone(UTC)
+            self._last[zone] = (start, end, start.timestamp(), end.timestamp(), label)
         except (ValueError, OverflowError):
             self._last.pop(zone, None)  # the last representable month: nothing to remember
         return label

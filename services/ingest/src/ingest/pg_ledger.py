@@ -238,15 +238,22 @@ class PostgresLedger:
     async def _ensure_partitions(self, events: Sequence[UsageEvent]) -> None:
         """Create missing month partitions before the batch transaction (DDL takes strong locks)."""
         needed: dict[str, tuple[datetime, datetime]] = {}
-        low, high = 0.0, 0.0  # the month of the previous event: most batches hold one or two months
+        # The month of the previous event (most batches hold one or two), as UTC datetimes and as
+        # timestamps: compared as in ingest.periods.TenantPeriods, by tzinfo.
+        low = high = datetime.max.replace(tzinfo=UTC)
+        low_stamp, high_stamp = 0.0, 0.0
         for event in events:
-            stamp = event.time.timestamp()
-            if low <= stamp < high:
+            instant = event.time
+            if instant.tzinfo is UTC:
+                if low <= instant < high:
+                    continue
+            elif low_stamp <= instant.timestamp() < high_stamp:
                 continue
-            slot = month_partition(event.time)
+            slot = month_partition(instant)
             if slot is None:
                 continue
-            low, high = slot[1].timestamp(), slot[2].timestamp()
+            low, high = slot[1], slot[2]
+            low_stamp, high_stamp = low.timestamp(), high.timestamp()
             if slot[0] not in self._partitions:
                 needed[slot[0]] = (slot[1], slot[2])
         if not needed:

@@ -12,7 +12,8 @@ from prometheus_client import CollectorRegistry
 from ingest.checking import EventChecker
 from ingest.classification import Classifier
 from ingest.consumer import FETCH_SLICE, UsageConsumer
-from ingest.intake import Intake
+from ingest.intake import Intake, _positions
+from ingest.ledger_port import PartitionPosition
 from ingest.metrics import IngestMetrics
 from ingest.periods import TenantPeriods
 
@@ -42,7 +43,7 @@ class SteadyFlow:
         return {TopicPartition(TOPIC, 0): taken}
 
 
-def consumer_on(flow: SteadyFlow, *, max_records: int, max_wait_ms: int) -> UsageConsumer:
+def consumer_on(flow: SteadyFlow | ScriptedTakes, *, max_records: int, max_wait_ms: int) -> UsageConsumer:
     metrics = IngestMetrics(CollectorRegistry())
     intake = Intake(
         EventChecker(Classifier(), TenantPeriods()),
@@ -58,15 +59,48 @@ def consumer_on(flow: SteadyFlow, *, max_records: int, max_wait_ms: int) -> Usag
 
 async def test_a_batch_stops_taking_records_once_the_fetch_wait_has_passed_since_its_first() -> None:
     flow = SteadyFlow(step_seconds=0.03)
-    records = await consumer_on(flow, max_records=20 * FETCH_SLICE, max_wait_ms=100)._fetch()
+    records, positions = await consumer_on(flow, max_records=20 * FETCH_SLICE, max_wait_ms=100)._fetch()
     # The first take ends at 0.03 s, so the batch closes at 0.13 s; the bound is checked before each
     # further take: at 0.03, 0.06, 0.09 and 0.12 s it is open, at 0.15 s closed.
     assert flow.takes == [FETCH_SLICE] * 5
     assert len(records) == 5 * FETCH_SLICE < 20 * FETCH_SLICE
+    assert positions == [PartitionPosition(TOPIC, 0, 5 * FETCH_SLICE)]
 
 
 async def test_a_batch_fills_up_to_max_records_when_taking_is_quick() -> None:
     flow = SteadyFlow(step_seconds=0.001)
-    records = await consumer_on(flow, max_records=3 * FETCH_SLICE + 7, max_wait_ms=100)._fetch()
+    records, positions = await consumer_on(flow, max_records=3 * FETCH_SLICE + 7, max_wait_ms=100)._fetch()
     assert flow.takes == [FETCH_SLICE, FETCH_SLICE, FETCH_SLICE, 7]
     assert [record.offset for record in records] == list(range(3 * FETCH_SLICE + 7))
+    assert positions == [PartitionPosition(TOPIC, 0, 3 * FETCH_SLICE + 7)]
+
+
+@dataclass
+class ScriptedTakes:
+    """A client whose takes are given in advance (partition → offsets), one per getmany."""
+
+    takes: list[dict[int, list[int]]]
+
+    def clock(self) -> float:
+        return 0.0
+
+    async def getmany(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[Record]]:
+        if not self.takes:
+            return {}
+        return {
+            TopicPartition(TOPIC, partition): [
+                structured(usage_event(offset), topic=TOPIC, partition=partition, offset=offset)
+                for offset in offsets
+            ]
+            for partition, offsets in self.takes.pop(0).items()
+        }
+
+
+async def test_positions_are_the_highest_offset_plus_one_of_each_partition_over_all_takes() -> None:
+    """Also when a partition comes back lower in a later take (sought back after a rebalance):
+    the positions equal those read record by record."""
+    client = ScriptedTakes([{3: [10, 11, 12], 1: [5]}, {1: [6, 7], 0: []}, {3: [4, 5], 2: [0]}])
+    consumer = consumer_on(client, max_records=100, max_wait_ms=100)
+    records, positions = await consumer._fetch()
+    assert [(p.partition, p.next_offset) for p in positions] == [(1, 8), (2, 1), (3, 13)]
+    assert positions == _positions(records)

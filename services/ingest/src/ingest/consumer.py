@@ -18,7 +18,7 @@ from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
 from ingest.intake import Intake, KafkaBatchReport, PreparedKafkaBatch
-from ingest.ledger_port import UsageLedger
+from ingest.ledger_port import PartitionPosition, UsageLedger
 from ingest.metrics import IngestMetrics
 
 log = logging.getLogger(__name__)
@@ -85,8 +85,10 @@ class UsageConsumer:
         writing: asyncio.Task[bool] | None = None
         try:
             while not stopping.is_set():
-                records = await self._fetch()
-                prepared = await self._intake.prepare_kafka(records, self._group) if records else None
+                records, positions = await self._fetch()
+                prepared = (
+                    await self._intake.prepare_kafka(records, self._group, positions) if records else None
+                )
                 if writing is not None and not await writing:
                     return
                 writing = asyncio.create_task(self._write(prepared, stopping)) if prepared else None
@@ -96,8 +98,9 @@ class UsageConsumer:
             if writing is not None and not writing.done():
                 writing.cancel()
 
-    async def _fetch(self) -> list[Any]:
-        """Up to ``max_records`` records, taken from the client ``FETCH_SLICE`` at a time.
+    async def _fetch(self) -> tuple[list[Any], list[PartitionPosition]]:
+        """Up to ``max_records`` records, taken from the client ``FETCH_SLICE`` at a time, and the
+        position after the last of them in each partition.
 
         The client unpacks records as they are taken, which is CPU work that does not yield to the
         event loop; in slices, with a pause between them, the write of the previous batch goes on
@@ -105,12 +108,16 @@ class UsageConsumer:
         at most ``max_wait_ms`` after the first: under a steady flow the client's buffer is seldom
         empty, and without that bound a batch would grow to ``max_records`` whatever the rate (at
         20,000 events/s, half a second of usage held back from the dashboard).
+
+        The client hands each partition's records in offset order, so the last of each take is the
+        highest of that take: positions cost a look per partition, not per record.
         """
         limit = self._max_records
+        highest: dict[TopicPartition, int] = {}
         fetched = await self._consumer.getmany(
             timeout_ms=self._max_wait_ms, max_records=min(FETCH_SLICE, limit)
         )
-        records = [record for batch in fetched.values() for record in batch]
+        records = _taken(fetched, highest)
         closes = self._clock() + self._max_wait_ms / 1000
         while records and len(records) < limit and self._clock() < closes:
             await asyncio.sleep(0)
@@ -119,8 +126,11 @@ class UsageConsumer:
             )
             if not fetched:
                 break
-            records.extend(record for batch in fetched.values() for record in batch)
-        return records
+            records.extend(_taken(fetched, highest))
+        positions = [
+            PartitionPosition(tp.topic, tp.partition, offset + 1) for tp, offset in sorted(highest.items())
+        ]
+        return records, positions
 
     async def _write(self, prepared: PreparedKafkaBatch, stopping: asyncio.Event) -> bool:
         report = await self._record(prepared, stopping)
@@ -163,3 +173,11 @@ class UsageConsumer:
                 self._metrics.consumer_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(
                     max(0, highwater - next_offset)
                 )
+
+
+def _taken(fetched: dict[TopicPartition, list[Any]], highest: dict[TopicPartition, int]) -> list[Any]:
+    """The records of one take, in one list; ``highest`` keeps the highest offset per partition."""
+    for tp, batch in fetched.items():
+        if batch and batch[-1].offset > highest.get(tp, -1):
+            highest[tp] = batch[-1].offset
+    return [record for batch in fetched.values() for record in batch]

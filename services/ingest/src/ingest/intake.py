@@ -110,9 +110,15 @@ class Intake:
         self._max_event_bytes = max_event_bytes
         self._typed = TypedDecoder(checker, max_event_bytes)
 
-    async def prepare_kafka(self, records: Sequence[KafkaRecord], consumer_group: str) -> PreparedKafkaBatch:
+    async def prepare_kafka(
+        self,
+        records: Sequence[KafkaRecord],
+        consumer_group: str,
+        positions: Sequence[PartitionPosition] | None = None,
+    ) -> PreparedKafkaBatch:
         """The CPU part of a batch (decode, check, dead letters), kept apart so the consumer can
-        prepare the next batch while the database writes this one.
+        prepare the next batch while the database writes this one. ``positions``, when the caller
+        knows them, are the next offset per partition after the records (else read from them).
 
         It hands the event loop back every ``PREPARE_SLICE`` records: the write of the previous
         batch is a chain of statements, and each answer can only be read and the next statement
@@ -129,7 +135,10 @@ class Intake:
             self._prepare_slice(records[start : start + PREPARE_SLICE], events, dead, rejected)
             seconds += time.perf_counter() - began
         batch = LedgerBatch(
-            events, dead_letters=dead, positions=_positions(records), consumer_group=consumer_group
+            events,
+            dead_letters=dead,
+            positions=_positions(records) if positions is None else list(positions),
+            consumer_group=consumer_group,
         )
         return PreparedKafkaBatch(batch, len(records), len(events), dict(rejected), seconds)
 

@@ -1,19 +1,28 @@
 # One entry point for everything: `make demo` runs the main job, `make test` the tests.
 SHELL := /bin/bash
-PYTHON ?= python3.11
+# The interpreter .venv is built on: scripts/venv-python.sh says which and why; PYTHON=... overrides.
+PYTHON ?= $(shell scripts/venv-python.sh)
 VENV := .venv
 PY := $(VENV)/bin/python
 PACKAGES := -e libs/billing_core -e libs/billing_io -e libs/billing_cli -e libs/billing_runtime \
             -e services/ingest -e services/rating -e services/invoice
 
-.PHONY: setup up down status test test-unit test-integration lint demo bench-rating bench-ingest bench-dashboard bench-invoice clean helm-lint
+.PHONY: FORCE setup up down status test test-unit test-integration lint demo bench-rating bench-ingest bench-dashboard bench-invoice clean helm-lint
 
 # pytest exits 5 when it collected nothing: for us that is a failure, said out loud.
 define run_pytest
 	$(PY) -m pytest $(1) || { rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests in $(1)" >&2; fi; exit $$rc; }
 endef
 
-$(VENV)/.installed: constraints.txt requirements-dev.txt $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
+# A venv built on another interpreter than the one chosen now is built again from scratch.
+$(VENV)/.base-python: FORCE
+	@want="$$(realpath "$$(command -v $(PYTHON))")" || exit 1; \
+	if [ "$$(cat $@ 2>/dev/null)" != "$$want" ]; then \
+	  [ ! -d $(VENV) ] || echo "rebuilding $(VENV) on $$want"; \
+	  rm -rf $(VENV); mkdir -p $(VENV); echo "$$want" >$@; \
+	fi
+
+$(VENV)/.installed: $(VENV)/.base-python constraints.txt requirements-dev.txt $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt $(PACKAGES) -r requirements-dev.txt

@@ -45,16 +45,15 @@ def test_times_postgresql_would_read_differently_are_written_as_utc() -> None:
         event("urn:a", "1", "2026-03-14T10:22:31.1234567Z"),
         event("urn:a", "2", "2026-03-14T10:22:31+20:00"),
     )
-    assert claims_copy(claim_rows([far_offset, rounded])) == (
-        b"1\turn:a\t2026-03-14T10:22:31.123456+00:00\n2\turn:a\t2026-03-13T14:22:31+00:00\n"
-    )
+    times = [row.split(b"\t")[2] for row in raw_events_copy([rounded, far_offset]).splitlines()]
+    assert times == [b"2026-03-14T10:22:31.123456+00:00", b"2026-03-13T14:22:31+00:00"]
 
 
 def test_claims_are_sorted_by_id_then_source_and_escaped() -> None:
     events = [event("urn:b", "1"), event("urn:a", "x\ty"), event("urn:a", "2"), event("urn:a", "1")]
     rows = claim_rows(events)
-    assert [row[:2] for row in rows] == [("1", "urn:a"), ("1", "urn:b"), ("2", "urn:a"), ("x\ty", "urn:a")]
-    assert claims_copy(rows).split(b"\n")[3] == b"x\\ty\turn:a\t2026-03-14T10:22:31.482Z"
+    assert rows == [("1", "urn:a"), ("1", "urn:b"), ("2", "urn:a"), ("x\ty", "urn:a")]
+    assert claims_copy(rows) == b"1\turn:a\n1\turn:b\n2\turn:a\nx\\ty\turn:a\n"
     assert not texts_plain(events)
     assert claims_copy(rows, plain_texts=False) == claims_copy(rows)
 

@@ -24,7 +24,7 @@ from ingest.aggregation import AggregateTotal, aggregate
 from ingest.events import UsageEvent
 from ingest.ledger_port import LedgerBatch, LedgerOutcome
 from ingest.outbox_messages import OutboxMessage, aggregated_notifications
-from ingest.pg_copy_text import claim_rows, claims_copy, raw_events_copy, texts_plain, utc_text
+from ingest.pg_copy_text import claim_rows, claims_copy, raw_events_copy, texts_plain
 from ingest.tenant_zone_gate import TenantZoneGate
 
 RAW_COLUMNS = (
@@ -39,17 +39,17 @@ RAW_COLUMNS = (
     "quantity",
     "payload",
 )
-CLAIM_COLUMNS = ("id", "source", "event_time")
-"""The columns of event_ids, its primary key (id, source) first."""
+CLAIM_COLUMNS = ("id", "source")
+"""The columns of event_ids: its primary key, (id, source)."""
 FIRST_PARTITIONED_YEAR = 2000
 LAST_PARTITIONED_YEAR = 2199
 
 _CLAIM_IDS = """
 WITH batch AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS b(source, id, event_time)
+    SELECT * FROM unnest($1::text[], $2::text[]) AS b(source, id)
 ), claimed AS (
-    INSERT INTO event_ids (source, id, event_time)
-    SELECT source, id, event_time::timestamptz FROM batch ORDER BY id COLLATE "C", source COLLATE "C"
+    INSERT INTO event_ids (source, id)
+    SELECT source, id FROM batch ORDER BY id COLLATE "C", source COLLATE "C"
     ON CONFLICT DO NOTHING
     RETURNING source, id
 ), taken AS (
@@ -58,8 +58,8 @@ WITH batch AS (
     WHERE c.id IS NULL
 )
 SELECT n.claimed,
-       CASE WHEN n.claimed < $4 THEN array(SELECT source FROM taken) END,
-       CASE WHEN n.claimed < $4 THEN array(SELECT id FROM taken) END
+       CASE WHEN n.claimed < $3 THEN array(SELECT source FROM taken) END,
+       CASE WHEN n.claimed < $3 THEN array(SELECT id FROM taken) END
 FROM (SELECT count(*) AS claimed FROM claimed) AS n
 """
 _ADD_AGGREGATES = """
@@ -305,7 +305,6 @@ async def _claim_on_conflict(connection: Any, events: Sequence[UsageEvent]) -> l
         _CLAIM_IDS,
         [e.source for e in events],
         [e.id for e in events],
-        [e.time_text or utc_text(e.time) for e in events],  # read as the text COPY's times are
         len(events),
     )
     if claimed == len(events):

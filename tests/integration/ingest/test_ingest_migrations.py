@@ -26,6 +26,11 @@ _COLUMNS = """
 SELECT column_name, is_nullable FROM information_schema.columns
 WHERE table_schema = current_schema() AND table_name = 'event_ids' ORDER BY column_name
 """
+_OLD_CLAIM = "INSERT INTO event_ids (source, id, event_time) VALUES ('urn:a', $1, $2::text::timestamptz)"
+_RAW_EVENT = """
+INSERT INTO raw_events (source, id, event_time, type, tenant_id, site_id, category, period, quantity, payload)
+VALUES ('urn:a', $1, $2::text::timestamptz, 't', 'acme', 's1', 'standard', '2026-03', 1, '\\x7b7d')
+"""
 
 
 async def test_dropping_and_restoring_the_claim_time_keeps_every_claim(
@@ -43,22 +48,14 @@ async def test_dropping_and_restoring_the_claim_time_keeps_every_claim(
                 "FOR VALUES FROM ('2026-03-01T00:00:00Z') TO ('2026-04-01T00:00:00Z')"
             )
             for n in range(3):
-                await connection.execute(
-                    "INSERT INTO event_ids (source, id, event_time) VALUES ('urn:a', $1, $2::text::timestamptz)",
-                    f"e{n}",
-                    f"2026-03-1{n}T10:00:00Z",
-                )
-                await connection.execute(
-                    "INSERT INTO raw_events (source, id, event_time, type, tenant_id, site_id, category,"
-                    " period, quantity, payload) VALUES ('urn:a', $1, $2::text::timestamptz, 't', 'acme', 's1',"
-                    " 'standard', '2026-03', 1, '\\x7b7d')",
-                    f"e{n}",
-                    f"2026-03-1{n}T10:00:00Z",
-                )
+                event_id, time = f"e{n}", f"2026-03-1{n}T10:00:00Z"
+                await connection.execute(_OLD_CLAIM, event_id, time)
+                await connection.execute(_RAW_EVENT, event_id, time)
 
         await asyncio.to_thread(upgrade, SERVICE_DIR, settings)
         async with driver_connection(engine) as connection:
-            assert [tuple(row) for row in await connection.fetch(_COLUMNS)] == [("id", "NO"), ("source", "NO")]
+            columns = [tuple(row) for row in await connection.fetch(_COLUMNS)]
+            assert columns == [("id", "NO"), ("source", "NO")]
             claims = await connection.fetch("SELECT source, id FROM event_ids ORDER BY id")
             assert [tuple(row) for row in claims] == [("urn:a", "e0"), ("urn:a", "e1"), ("urn:a", "e2")]
 
@@ -66,7 +63,8 @@ async def test_dropping_and_restoring_the_claim_time_keeps_every_claim(
         async with driver_connection(engine) as connection:
             assert ("event_time", "NO") in [tuple(row) for row in await connection.fetch(_COLUMNS)]
             restored = await connection.fetch(
-                "SELECT id, to_char(event_time AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') FROM event_ids ORDER BY id"
+                "SELECT id, to_char(event_time AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') "
+                "FROM event_ids ORDER BY id"
             )
             assert [tuple(row) for row in restored] == [
                 ("e0", "2026-03-10 10:00"),

@@ -104,9 +104,6 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
                 heartbeat_interval_ms=settings.ingest_heartbeat_interval_ms,
             )
             await consumer.start()
-            consumer.subscribe(
-                [settings.topic_name(USAGE_EVENTS)], listener=SeekToStoredPositions(consumer, ledger, group)
-            )
             usage = UsageConsumer(
                 consumer,
                 intake,
@@ -115,7 +112,9 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
                 max_records=settings.ingest_batch_max_records,
                 max_wait_ms=settings.ingest_fetch_max_wait_ms,
                 after_commit=relay.wake,
+                handover_wait_seconds=settings.ingest_shutdown_grace_seconds,
             )
+            consumer.subscribe([settings.topic_name(USAGE_EVENTS)], listener=usage.rebalance_listener(ledger))
             tasks["consumer"] = asyncio.create_task(usage.run(stopping), name="ingest-consumer")
             tasks["consumer"].add_done_callback(_report_end)
         try:

@@ -6,9 +6,10 @@ so a duplicate can never be counted twice, whichever path or partition it came o
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import itemgetter
 
 from ingest.events import AggregateKey, UsageEvent
 
@@ -31,14 +32,19 @@ class AggregateTotal:
     events: int
 
 
-def aggregate(events: Iterable[UsageEvent]) -> dict[AggregateKey, Tally]:
+_KEY = itemgetter(4, 5, 6, 7)
+"""(tenant, site, category, period) of a UsageEvent, built in C rather than from four named reads."""
+_QUANTITY = itemgetter(8)
+
+
+def aggregate(events: Sequence[UsageEvent]) -> dict[AggregateKey, Tally]:
     tallies: dict[AggregateKey, Tally] = {}
-    for event in events:
-        key = (event.tenant, event.site, event.category, event.period)
-        tally = tallies.get(key)
+    found = tallies.get
+    for key, quantity in zip(map(_KEY, events), map(_QUANTITY, events), strict=True):
+        tally = found(key)
         if tally is None:
-            tallies[key] = Tally(event.quantity, 1)
+            tallies[key] = Tally(quantity, 1)
         else:
-            tally.quantity += event.quantity
+            tally.quantity += quantity
             tally.events += 1
     return tallies

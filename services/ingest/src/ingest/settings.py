@@ -35,3 +35,5 @@ class IngestSettings(ServiceSettings):
     ingest_max_request_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     ingest_outbox_batch: int = Field(default=500, ge=1, le=10_000)
     ingest_shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+    """How long the batch in hand may take to finish at shutdown, and the longest a rebalance waits
+    for the batch being written before the partitions go back to the group."""

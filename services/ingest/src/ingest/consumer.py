@@ -126,6 +126,12 @@ class UsageConsumer:
         recording = self._recording
         if recording is not None and not recording.done():
             await asyncio.wait({recording}, timeout=self._handover_wait_seconds)
+            if not recording.done():
+                log.warning(
+                    "rebalance: the batch being written did not finish within %.1fs; partitions handed "
+                    "over anyway (the write goes on, and counts nothing twice)",
+                    self._handover_wait_seconds,
+                )
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Fetch and record until ``stopping`` is set; the batch in hand is finished first.
@@ -170,7 +176,8 @@ class UsageConsumer:
         20,000 events/s, half a second of usage held back from the dashboard).
 
         The client hands each partition's records in offset order, so the last of each take is the
-        highest of that take: positions cost a look per partition, not per record.
+        highest of that take: positions cost a look per partition, not per record. Taking stops
+        early once a rebalance has begun: ``run`` drops a batch fetched across one anyway.
         """
         limit = self._max_records
         handovers = self._handovers
